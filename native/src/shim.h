@@ -1,0 +1,65 @@
+// Shared conventions of the shim. Every exported function returns a status code
+// (0 ok, 1 libtorch/C++ error, 2 out of memory) and writes results through
+// out-parameters; the message of the last failure on this thread is read with
+// dt_last_error(). No exception may cross into .NET, so every body runs in DT_TRY.
+#pragma once
+#include <ATen/ATen.h>
+#include <cstdint>
+#include <new>
+#include <string>
+
+#define DT_API extern "C" __attribute__((visibility("default")))
+
+typedef at::Tensor* TensorH;
+typedef at::Generator* GeneratorH;
+
+// A scalar crossing the boundary keeps its kind, so `int_tensor + 2` stays integral.
+struct DtScalar {
+  double d;
+  int64_t i;
+  int32_t kind;  // 0 double, 1 int64, 2 bool
+};
+
+namespace dt {
+void set_error(const char* message);
+TensorH wrap(at::Tensor&& t);
+inline TensorH wrap(const at::Tensor& t) { return wrap(at::Tensor(t)); }
+inline at::Scalar scalar(DtScalar s) {
+  return s.kind == 1 ? at::Scalar(s.i) : s.kind == 2 ? at::Scalar(s.i != 0) : at::Scalar(s.d);
+}
+inline at::IntArrayRef ints(const int64_t* p, int32_t n) { return at::IntArrayRef(p, static_cast<size_t>(n)); }
+inline c10::optional<at::Tensor> opt(TensorH t) {
+  return t ? c10::optional<at::Tensor>(*t) : c10::nullopt;
+}
+inline at::Tensor or_undefined(TensorH t) { return t ? *t : at::Tensor(); }
+inline c10::optional<at::Generator> gen(GeneratorH g) {
+  return g ? c10::optional<at::Generator>(*g) : c10::nullopt;
+}
+at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index);
+std::vector<at::Tensor> list(const TensorH* ts, int32_t n);
+}  // namespace dt
+
+#define DT_CATCH                                                     \
+  catch (const c10::Error& e) {                                      \
+    dt::set_error(e.what_without_backtrace());                       \
+    return 1;                                                        \
+  }                                                                  \
+  catch (const std::bad_alloc&) {                                    \
+    dt::set_error("out of memory (std::bad_alloc)");                 \
+    return 2;                                                        \
+  }                                                                  \
+  catch (const std::exception& e) {                                  \
+    dt::set_error(e.what());                                         \
+    return 1;                                                        \
+  }                                                                  \
+  catch (...) {                                                      \
+    dt::set_error("unknown native error");                           \
+    return 1;                                                        \
+  }
+
+#define DT_TRY(...) \
+  try {             \
+    __VA_ARGS__;    \
+    return 0;       \
+  }                 \
+  DT_CATCH

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using Diffusion.Torch;
+using Spectre.Console;
+
+namespace Diffusion.Cli.Commands;
+
+/// <summary><c>diffusion info</c>: what engine this build runs on.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("info", "Print the libtorch version, threads, devices and CPU capability");
+        command.SetAction(_ =>
+        {
+            var table = new Table().AddColumns("", "");
+            table.HideHeaders();
+            foreach (var (key, value) in Facts()) table.AddRow(key, Markup.Escape(value));
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    public static IEnumerable<(string, string)> Facts()
+    {
+        yield return ("libtorch", torch.version);
+        yield return ("threads", $"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op ({Environment.ProcessorCount} cores)");
+        var cuda = torch.cuda.is_available();
+        yield return ("devices", cuda ? $"cpu, {string.Join(", ", Enumerable.Range(0, torch.cuda.device_count()).Select(i => $"cuda:{i}"))}" : "cpu (no CUDA in this libtorch)");
+        yield return ("CPU capability", torch.cpu_capability());
+        yield return (".NET", Environment.Version.ToString());
+    }
+}

@@ -1,0 +1,9 @@
+using System.CommandLine;
+using Diffusion.Cli.Commands;
+
+var root = new RootCommand("diffusion: build, inspect, train and sample diffusion-model score networks on libtorch")
+{
+    InfoCommand.Create(),
+    DemoCommand.Create(),
+};
+return root.Parse(args).Invoke();

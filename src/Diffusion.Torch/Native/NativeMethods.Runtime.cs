@@ -1,0 +1,41 @@
+using System.Runtime.InteropServices;
+
+namespace Diffusion.Torch.Native;
+
+internal static partial class NativeMethods
+{
+    [LibraryImport(Lib)] internal static partial int dt_requires_grad(TensorHandle t, out int value);
+    [LibraryImport(Lib)] internal static partial int dt_set_requires_grad(TensorHandle t, int value);
+    [LibraryImport(Lib)] internal static partial int dt_is_leaf(TensorHandle t, out int value);
+    [LibraryImport(Lib)] internal static partial int dt_backward(TensorHandle t, TensorHandle grad, int retainGraph);
+    [LibraryImport(Lib)] internal static partial int dt_grad(TensorHandle t, out IntPtr grad);
+    [LibraryImport(Lib)] internal static partial int dt_set_grad(TensorHandle t, TensorHandle grad);
+    [LibraryImport(Lib)] internal static partial int dt_detach(TensorHandle t, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int dt_detach_(TensorHandle t);
+    [LibraryImport(Lib)] internal static partial int dt_is_grad_enabled();
+    [LibraryImport(Lib)] internal static partial void dt_set_grad_enabled(int enabled);
+
+    [LibraryImport(Lib)] internal static partial int dt_generator_new(ulong seed, out IntPtr generator);
+    [LibraryImport(Lib)] internal static partial void dt_generator_free(IntPtr g);
+    [LibraryImport(Lib)] internal static partial int dt_generator_seed(GeneratorHandle g, out ulong seed);
+    [LibraryImport(Lib)] internal static partial int dt_generator_manual_seed(GeneratorHandle g, ulong seed);
+    [LibraryImport(Lib)] internal static partial int dt_generator_get_state(GeneratorHandle g, out IntPtr state);
+    [LibraryImport(Lib)] internal static partial int dt_generator_set_state(GeneratorHandle g, TensorHandle state);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_rand(long* shape, int n, GeneratorHandle g, int dtype, int deviceType, int deviceIndex, out IntPtr result);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_randn(long* shape, int n, GeneratorHandle g, int dtype, int deviceType, int deviceIndex, out IntPtr result);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_randint(long low, long high, long* shape, int n, GeneratorHandle g, int dtype, int deviceType, int deviceIndex, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int dt_randperm(long n, GeneratorHandle g, int deviceType, int deviceIndex, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int dt_bernoulli(TensorHandle p, GeneratorHandle g, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int dt_uniform_(TensorHandle t, double from, double to, GeneratorHandle g);
+    [LibraryImport(Lib)] internal static partial int dt_normal_(TensorHandle t, double mean, double std, GeneratorHandle g);
+
+    [LibraryImport(Lib)] internal static partial int dt_get_num_threads(out int n);
+    [LibraryImport(Lib)] internal static partial int dt_set_num_threads(int n);
+    [LibraryImport(Lib)] internal static partial int dt_get_num_interop_threads(out int n);
+    [LibraryImport(Lib)] internal static partial int dt_cuda_is_available(out int available);
+    [LibraryImport(Lib)] internal static partial int dt_cuda_device_count(out int count);
+    [LibraryImport(Lib)] internal static partial int dt_cuda_synchronize(int device);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_version(byte* buf, int cap, out int needed);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_show_config(byte* buf, int cap, out int needed);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_parallel_info(byte* buf, int cap, out int needed);
+}

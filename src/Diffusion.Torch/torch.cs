@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using static Diffusion.Torch.Native.NativeMethods;
+
+namespace Diffusion.Torch;
+
+/// <summary>The entry point, named as in TorchSharp/PyTorch: <c>torch.zeros</c>, <c>torch.nn.functional.conv2d</c> …</summary>
+public static partial class torch
+{
+    public static DisposeScope NewDisposeScope() => new();
+
+    /// <summary>Turns off gradient recording on this thread until disposed (PyTorch's <c>torch.no_grad()</c>).</summary>
+    public static GradModeScope no_grad() => new(false);
+
+    /// <summary>Turns gradient recording on inside a no_grad region.</summary>
+    public static GradModeScope enable_grad() => new(true);
+
+    public static bool is_grad_enabled() => dt_is_grad_enabled() != 0;
+
+    public static void set_grad_enabled(bool enabled) => dt_set_grad_enabled(enabled ? 1 : 0);
+
+    // ---- threads ----
+
+    public static int get_num_threads()
+    {
+        Tensor.Check(dt_get_num_threads(out var n), "get_num_threads");
+        return n;
+    }
+
+    /// <summary>Intra-op threads for this process. See <see cref="ThreadPolicy"/> for the workload-based default.</summary>
+    public static void set_num_threads(int n) => Tensor.Check(dt_set_num_threads(n), "set_num_threads");
+
+    public static int get_num_interop_threads()
+    {
+        Tensor.Check(dt_get_num_interop_threads(out var n), "get_num_interop_threads");
+        return n;
+    }
+
+    // ---- facts about the engine ----
+
+    /// <summary>The libtorch version the shim was built against, e.g. "1.13.1".</summary>
+    public static unsafe string version => ReadString(dt_version);
+
+    /// <summary>libtorch's build configuration (compiler, BLAS, CPU capability …).</summary>
+    public static unsafe string show_config() => ReadString(dt_show_config);
+
+    public static unsafe string parallel_info() => ReadString(dt_parallel_info);
+
+    /// <summary>The vector instruction set libtorch dispatches to on this CPU (e.g. "AVX2").</summary>
+    public static string cpu_capability()
+    {
+        foreach (var line in show_config().Split('\n'))
+        {
+            const string key = "CPU capability usage:";
+            var at = line.IndexOf(key, StringComparison.Ordinal);
+            if (at >= 0) return line[(at + key.Length)..].Trim();
+        }
+        return "unknown";
+    }
+
+    private unsafe delegate int StringCall(byte* buf, int cap, out int needed);
+
+    private static unsafe string ReadString(StringCall call)
+    {
+        Tensor.Check(call(null, 0, out var needed), "query");
+        var buf = new byte[needed];
+        fixed (byte* p = buf) Tensor.Check(call(p, buf.Length, out _), "query");
+        return Encoding.UTF8.GetString(buf, 0, Math.Max(0, needed - 1));
+    }
+
+    public static class cuda
+    {
+        public static bool is_available()
+        {
+            Tensor.Check(dt_cuda_is_available(out var a), "cuda.is_available");
+            return a != 0;
+        }
+
+        public static int device_count()
+        {
+            Tensor.Check(dt_cuda_device_count(out var n), "cuda.device_count");
+            return n;
+        }
+
+        public static void synchronize(int device = 0) => Tensor.Check(dt_cuda_synchronize(device), "cuda.synchronize");
+    }
+
+    /// <summary>Fails with a clear message before libtorch sees a device it cannot use.</summary>
+    internal static void EnsureDevice(Device device)
+    {
+        if (device.Type == DeviceType.CPU) return;
+        if (!cuda.is_available())
+            throw new TorchException("device", $"'{device}' was requested but this libtorch ({version}) was built without CUDA support or sees no GPU; " +
+                "build the shim against a CUDA libtorch (set LIBTORCH to its root, then dotnet build) on a machine with an NVIDIA driver", "");
+        if (device.Index >= cuda.device_count())
+            throw new TorchException("device", $"'{device}' was requested but only {cuda.device_count()} CUDA device(s) are visible", "");
+    }
+}
+
+/// <summary>Restores the previous grad mode of this thread when disposed.</summary>
+public readonly struct GradModeScope : IDisposable
+{
+    private readonly bool previous;
+
+    internal GradModeScope(bool enabled)
+    {
+        previous = dt_is_grad_enabled() != 0;
+        dt_set_grad_enabled(enabled ? 1 : 0);
+    }
+
+    public void Dispose() => dt_set_grad_enabled(previous ? 1 : 0);
+}
