@@ -62,10 +62,14 @@ public abstract partial class Optimizer<TOptions> : IOptimizer where TOptions : 
     public void add_param_group(ParamGroup<TOptions> group)
     {
         ThrowIfDisposed();
+        var seen = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        for (var g = 0; g < groups.Count; g++)
+            foreach (var p in groups[g].@params) seen[p] = g;
         for (var k = 0; k < group.@params.Count; k++)
-            for (var g = 0; g < groups.Count; g++)
-                if (groups[g].@params.Any(p => ReferenceEquals(p, group.@params[k])))
-                    throw new ArgumentException($"param {k} of the new group is already in param group {g}: a parameter may appear in one group only");
+            if (!seen.TryAdd(group.@params[k], groups.Count))
+                throw new ArgumentException(seen[group.@params[k]] == groups.Count
+                    ? $"param {k} of the new group appears in it twice: a parameter may appear once only"
+                    : $"param {k} of the new group is already in param group {seen[group.@params[k]]}: a parameter may appear in one group only");
         groups.Add(group);
         states.Add(new GroupState(group.@params.Count, SlotNames.Count));
     }
@@ -135,8 +139,6 @@ public abstract partial class Optimizer<TOptions> : IOptimizer where TOptions : 
         public Tensor?[][] Slots { get; } = Enumerable.Range(0, slotCount).Select(_ => new Tensor?[n]).ToArray();
         public long[] Steps { get; } = new long[n];
         public IntPtr[] Raw { get; } = new IntPtr[(slotCount + 1) * n];
-
-        public bool HasState(int i) => Steps[i] > 0 || Slots.Any(s => s[i] is not null);
 
         /// <summary>Takes ownership of the handles the shim wrote into null slots.</summary>
         public void AdoptNewSlots()

@@ -123,6 +123,8 @@ public class OptimizerBehaviourTests
         using var opt = torch.optim.Adam([p]);
         var e = Assert.Throws<ArgumentException>(() => opt.add_param_group(new ParamGroup<AdamOptions>([p], opt.defaults)));
         Assert.Contains("already in param group 0", e.Message);
+        var twice = Assert.Throws<ArgumentException>(() => torch.optim.SGD([Param(2f), p, p], lr: 0.1));
+        Assert.Contains("param 2 of the new group appears in it twice", twice.Message);
     }
 
     [Fact]
