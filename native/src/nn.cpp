@@ -65,21 +65,25 @@ DT_API int dt_max_pool(TensorH x, const int64_t* kernel, const int64_t* stride, 
 }
 
 // mode: 0 nearest, 1 linear over every spatial dim (bilinear in 2D, trilinear in 3D).
-// The output size is computed in C# (from a size or scale factors), as F.interpolate does.
-DT_API int dt_interpolate(TensorH x, const int64_t* size, int32_t n, int32_t mode, int32_t align_corners, TensorH* out) {
+// The output size is computed in C# (from a size or scale factors), as F.interpolate does. When the
+// caller gave scale factors, `scales` holds them (else null): the kernels then map output to input
+// coordinates by 1/scale rather than in/out, which differs whenever in·scale is not an integer.
+DT_API int dt_interpolate(TensorH x, const int64_t* size, const double* scales, int32_t n, int32_t mode, int32_t align_corners,
+                          TensorH* out) {
   DT_TRY(auto s = dt::ints(size, n); bool ac = align_corners != 0;
+         auto sc = [&](int k) { return scales ? c10::optional<double>(scales[k]) : c10::nullopt; };
          if (mode == 0) {
            switch (n) {
-             case 1: *out = dt::wrap(at::upsample_nearest1d(*x, s)); break;
-             case 2: *out = dt::wrap(at::upsample_nearest2d(*x, s)); break;
-             case 3: *out = dt::wrap(at::upsample_nearest3d(*x, s)); break;
+             case 1: *out = dt::wrap(at::upsample_nearest1d(*x, s, sc(0))); break;
+             case 2: *out = dt::wrap(at::upsample_nearest2d(*x, s, sc(0), sc(1))); break;
+             case 3: *out = dt::wrap(at::upsample_nearest3d(*x, s, sc(0), sc(1), sc(2))); break;
              default: TORCH_CHECK(false, "nearest interpolation supports 1, 2 or 3 spatial dims, got ", n);
            }
          } else {
            switch (n) {
-             case 1: *out = dt::wrap(at::upsample_linear1d(*x, s, ac)); break;
-             case 2: *out = dt::wrap(at::upsample_bilinear2d(*x, s, ac)); break;
-             case 3: *out = dt::wrap(at::upsample_trilinear3d(*x, s, ac)); break;
+             case 1: *out = dt::wrap(at::upsample_linear1d(*x, s, ac, sc(0))); break;
+             case 2: *out = dt::wrap(at::upsample_bilinear2d(*x, s, ac, sc(0), sc(1))); break;
+             case 3: *out = dt::wrap(at::upsample_trilinear3d(*x, s, ac, sc(0), sc(1), sc(2))); break;
              default: TORCH_CHECK(false, "linear interpolation supports 1, 2 or 3 spatial dims, got ", n);
            }
          })

@@ -143,8 +143,11 @@ public static partial class torch
                 var expected = mode switch { InterpolationMode.Bilinear => 2, InterpolationMode.Trilinear => 3, _ => n };
                 if (expected != n) throw new ArgumentException($"{mode.ToString().ToLowerInvariant()} interpolation needs {expected} spatial dims, got input {x.Describe()}", nameof(mode));
                 var outSize = size is null ? shape[2..].Select(s => (long)Math.Floor(s * scaleFactor!.Value)).ToArray() : Expand(size, n, nameof(size));
+                // With a scale factor the kernels must map coordinates by 1/scale (as F.interpolate does), not by in/out.
+                var scales = scaleFactor is { } f ? Enumerable.Repeat(f, n).ToArray() : null;
                 fixed (long* p = outSize)
-                    return Tensor.Wrap(dt_interpolate(x.Handle, p, n, mode == InterpolationMode.Nearest ? 0 : 1, alignCorners ? 1 : 0, out var r), r,
+                fixed (double* ps = scales)
+                    return Tensor.Wrap(dt_interpolate(x.Handle, p, ps, n, mode == InterpolationMode.Nearest ? 0 : 1, alignCorners ? 1 : 0, out var r), r,
                         $"interpolate({mode.ToString().ToLowerInvariant()}, [{string.Join(", ", outSize)}])", x);
             }
 
