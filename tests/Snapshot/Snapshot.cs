@@ -16,11 +16,11 @@ public static class Snapshot
     public static void Match(string actual, string? parameters = null, [CallerFilePath] string sourceFile = "", [CallerMemberName] string method = "")
     {
         var name = Path.GetFileNameWithoutExtension(sourceFile) + "." + method + (parameters is null ? "" : "_" + parameters);
-        Match(actual, Path.Combine(Path.GetDirectoryName(sourceFile)!, name + ".verified.txt"));
+        MatchFile(actual, Path.Combine(Path.GetDirectoryName(sourceFile)!, name + ".verified.txt"));
     }
 
     /// <summary>Compares with an explicit verified file; the received file sits beside it.</summary>
-    public static void Match(string actual, string verifiedPath, bool? accept = null)
+    public static void MatchFile(string actual, string verifiedPath, bool? accept = null)
     {
         var text = Normalize(actual);
         var receivedPath = verifiedPath[..^".verified.txt".Length] + ".received.txt";

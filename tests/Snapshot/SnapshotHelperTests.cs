@@ -16,7 +16,7 @@ public sealed class SnapshotHelperTests : IDisposable
     {
         File.WriteAllText(Verified, "a\nb\n");
         File.WriteAllText(Received, "old");
-        Snapshot.Match("a\nb", Verified);
+        Snapshot.MatchFile("a\nb", Verified);
         Assert.False(File.Exists(Received));
     }
 
@@ -24,14 +24,14 @@ public sealed class SnapshotHelperTests : IDisposable
     public void Line_endings_do_not_matter()
     {
         File.WriteAllText(Verified, "a\r\nb\r\n");
-        Snapshot.Match("a\nb\n", Verified);
+        Snapshot.MatchFile("a\nb\n", Verified);
     }
 
     [Fact]
     public void Mismatch_writes_received_and_fails_with_a_diff()
     {
         File.WriteAllText(Verified, "header\nparams 10\nfooter\n");
-        var e = Assert.Throws<SnapshotMismatchException>(() => Snapshot.Match("header\nparams 12\nfooter", Verified, accept: false));
+        var e = Assert.Throws<SnapshotMismatchException>(() => Snapshot.MatchFile("header\nparams 12\nfooter", Verified, accept: false));
         Assert.Contains("- params 10", e.Message);
         Assert.Contains("+ params 12", e.Message);
         Assert.Equal("header\nparams 12\nfooter\n", File.ReadAllText(Received));
@@ -41,7 +41,7 @@ public sealed class SnapshotHelperTests : IDisposable
     [Fact]
     public void Missing_verified_file_fails_and_writes_received()
     {
-        var e = Assert.Throws<SnapshotMismatchException>(() => Snapshot.Match("new", Verified, accept: false));
+        var e = Assert.Throws<SnapshotMismatchException>(() => Snapshot.MatchFile("new", Verified, accept: false));
         Assert.Contains("No verified snapshot", e.Message);
         Assert.True(File.Exists(Received));
         Assert.False(File.Exists(Verified));
@@ -51,7 +51,7 @@ public sealed class SnapshotHelperTests : IDisposable
     public void Accepting_replaces_the_verified_text()
     {
         File.WriteAllText(Verified, "old\n");
-        Snapshot.Match("new", Verified, accept: true);
+        Snapshot.MatchFile("new", Verified, accept: true);
         Assert.Equal("new\n", File.ReadAllText(Verified));
         Assert.False(File.Exists(Received));
     }
