@@ -46,10 +46,10 @@ public static class EncoderStage
             : Seq<Validation<string, AttentionPlan>>();
         var down = c.Downsample
             ? Downsample.Plan(new DownsampleConfig(c.Out, c.Out, c.Size, c.DownKind), Rules.Child(path, "downsamplers.0"))
-            : Success<string, DownsamplePlan>(null!);
-        var problems = res.Bind(v => v.Problems()) + attn.Bind(v => v.Problems()) + down.Problems();
+            : (Validation<string, DownsamplePlan>?)null;
+        var problems = res.Bind(v => v.Problems()) + attn.Bind(v => v.Problems()) + (down?.Problems() ?? Seq<string>());
         return Rules.Build(problems, () => new EncoderStagePlan(path, c, res.Map(v => v.OrThrow()), attn.Map(v => v.OrThrow()),
-            c.Downsample ? down.OrThrow() : null));
+            down?.OrThrow()));
     }
 
     public static EncoderStageParams Init(EncoderStagePlan p, Generator g, InitScheme? scheme = null) => new(

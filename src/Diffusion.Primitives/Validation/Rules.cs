@@ -41,4 +41,4 @@ public sealed class ConfigException(Seq<string> problems)
 
 /// <summary>An input whose rank or shape does not match the plan, named by block path.</summary>
 public sealed class ShapeException(string path, string expected, long[] actual)
-    : Exception($"{(path.Length == 0 ? "input" : path)}: expected input {expected}, got [{string.Join(", ", actual)}]");
+    : Exception($"{(path.Length == 0 ? "input" : path)}: expected {expected}, got [{string.Join(", ", actual)}]");
