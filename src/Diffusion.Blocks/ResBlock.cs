@@ -44,12 +44,13 @@ public sealed record ResBlockPlan(string Path, ResBlockConfig Config, GroupNormS
     public long[] OutputShape => Config.Size.WithChannels(Config.Out);
 
     /// <summary>
-    /// True when the time embedding cannot reach the output: in pre-activation with additive conditioning, a per-channel
-    /// constant added just before a GroupNorm with one channel per group (groups = out_channels, e.g. 32 channels and
-    /// 32 groups) is subtracted again by that norm. Legal (diffusers' tiny test configs do it), so a summary should warn.
+    /// True when an additive time embedding cannot reach the output because norm2 subtracts it again: in pre-activation
+    /// the per-channel constant lands just before a GroupNorm with one channel per group (e.g. 32 channels, 32 groups);
+    /// in post-activation conv2 keeps it constant only when a group holds a single element (1 channel at 1×1).
+    /// Legal (diffusers' tiny test configs do the first), so a summary should warn.
     /// </summary>
-    public bool TembErasedByNorm => TimeEmbProj is not null && Config.Opt.PreActivation
-        && Config.Opt.Conditioning == TimeConditioning.Additive && Norm2.Groups == Norm2.Channels;
+    public bool TembErasedByNorm => TimeEmbProj is not null && Config.Opt.Conditioning == TimeConditioning.Additive
+        && Norm2.Groups == Norm2.Channels && (Config.Opt.PreActivation || Config.Size.Positions == 1);
 
     public long ParameterCount => Norm1.ParameterCount + Conv1.ParameterCount + (TimeEmbProj?.ParameterCount ?? 0)
         + Norm2.ParameterCount + Conv2.ParameterCount + (Shortcut?.ParameterCount ?? 0);
