@@ -1,0 +1,50 @@
+using Diffusion.Torch;
+using LanguageExt;
+using F = Diffusion.Torch.torch.nn.functional;
+
+namespace Diffusion.Primitives;
+
+/// <summary>
+/// An N-d convolution (Rank 1–3 spatial dims), or its transpose. Weight is (out, in, k…) as nn.ConvNd,
+/// or (in, out, k…) as nn.ConvTransposeNd. Square kernels, one stride and padding for every dim.
+/// </summary>
+public sealed record ConvSpec(int Rank, int In, int Out, int Kernel, int Stride = 1, int Padding = 0, bool Bias = true, bool Transposed = false)
+{
+    public long[] WeightShape =>
+        [Transposed ? In : Out, Transposed ? Out : In, .. Enumerable.Repeat((long)Kernel, Rank)];
+
+    public long ParameterCount => WeightShape.Aggregate(1L, (a, b) => a * b) + (Bias ? Out : 0);
+
+    /// <summary>Output length of one spatial dim: ⌊(n + 2p − k)/s⌋ + 1, or (n − 1)s − 2p + k when transposed.</summary>
+    public long OutputSize(long n) => Transposed ? (n - 1) * Stride - 2 * Padding + Kernel : (n + 2 * Padding - Kernel) / Stride + 1;
+
+    /// <summary>Per-sample output shape (C, *spatial) for a per-sample input shape.</summary>
+    public long[] OutputShape(long[] input) => [Out, .. input.Skip(1).Select(OutputSize)];
+
+    public Seq<string> Check(string path) =>
+        Rules.Require(Rank is >= 1 and <= 3, path, $"rank={Rank} must be 1, 2 or 3")
+        + Rules.Positive(In, path, "in_channels") + Rules.Positive(Out, path, "out_channels")
+        + Rules.Positive(Kernel, path, "kernel_size") + Rules.Positive(Stride, path, "stride")
+        + Rules.Require(Padding >= 0, path, $"padding={Padding} must be ≥ 0");
+}
+
+public sealed record ConvParams(Tensor Weight, Tensor? Bias) : Params
+{
+    public override IEnumerable<NamedTensor> Named() => One("weight", Weight).Concat(One("bias", Bias));
+}
+
+public static class Conv
+{
+    public static ConvParams Init(ConvSpec s, Generator g, InitScheme? scheme = null)
+    {
+        scheme ??= InitScheme.Default;
+        var shape = s.WeightShape;
+        var fanIn = shape[1] * shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+        return new(Primitives.Init.Weight(shape, scheme, g), s.Bias ? Primitives.Init.Bias(s.Out, fanIn, scheme, g) : null);
+    }
+
+    /// <summary>(N, in, *spatial) → (N, out, *spatial').</summary>
+    public static Tensor Forward(ConvSpec s, ConvParams p, Tensor x) =>
+        F.convolution(x, p.Weight, p.Bias, s.Rank, [s.Stride], [s.Padding], [1], s.Transposed, [0], 1,
+            s.Transposed ? $"conv_transpose{s.Rank}d" : $"conv{s.Rank}d");
+}

@@ -1,0 +1,75 @@
+using Diffusion.Torch;
+using LanguageExt;
+using F = Diffusion.Torch.torch.nn.functional;
+
+namespace Diffusion.Primitives;
+
+/// <summary>
+/// GroupNorm (Wu &amp; He 2018, eq. 1–3): per sample, the channels are split into <see cref="Groups"/> groups and each
+/// group is normalised over (C/G, *spatial) — so a sample never depends on the rest of the batch, unlike BatchNorm.
+/// Groups = C gives InstanceNorm; Groups = 1 gives LayerNorm over (C, *spatial).
+/// </summary>
+public sealed record GroupNormSpec(int Channels, int Groups, double Eps = 1e-5, bool Affine = true)
+{
+    public long ParameterCount => Affine ? 2L * Channels : 0;
+
+    public Seq<string> Check(string path) =>
+        Rules.Positive(Channels, path, "channels") + Rules.Positive(Groups, path, "groups")
+        + Rules.Require(Groups <= 0 || Channels <= 0 || Channels % Groups == 0, path, $"groups={Groups} does not divide channels={Channels}")
+        + Rules.Require(Eps > 0, path, $"eps={Eps} must be positive");
+
+    /// <summary>The usual diffusion choice: <see cref="GroupNorm.ChooseGroups"/> groups, eps 1e-6 as DDPM/diffusers.</summary>
+    public static GroupNormSpec For(int channels, double eps = 1e-6) => new(channels, GroupNorm.ChooseGroups(channels), eps);
+}
+
+/// <summary>γ (weight) and β (bias), one per channel; null when not affine.</summary>
+public sealed record NormParams(Tensor? Weight, Tensor? Bias) : Params
+{
+    public override IEnumerable<NamedTensor> Named() => One("weight", Weight).Concat(One("bias", Bias));
+
+    /// <summary>γ = 1, β = 0 (PyTorch's reset_parameters).</summary>
+    public static NormParams Init(int channels, bool affine) =>
+        affine ? new(Primitives.Init.Ones(channels), Primitives.Init.Zeros(channels)) : new(null, null);
+}
+
+public static class GroupNorm
+{
+    /// <summary>32 when it divides <paramref name="channels"/> (Wu &amp; He's default, used by DDPM and diffusers), else the largest divisor ≤ 32.</summary>
+    public static int ChooseGroups(int channels, int preferred = 32)
+    {
+        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels), channels, "channels must be positive");
+        for (var g = Math.Min(preferred, channels); g > 1; g--)
+            if (channels % g == 0) return g;
+        return 1;
+    }
+
+    public static NormParams Init(GroupNormSpec s) => NormParams.Init(s.Channels, s.Affine);
+
+    /// <summary>(N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β.</summary>
+    public static Tensor Forward(GroupNormSpec s, NormParams p, Tensor x) => F.group_norm(x, s.Groups, p.Weight, p.Bias, s.Eps);
+}
+
+/// <summary>LayerNorm over the trailing dims (Ba et al. 2016); for transformers the last dim (N, T, D).</summary>
+public sealed record LayerNormSpec(int Dim, double Eps = 1e-5, bool Affine = true)
+{
+    public long ParameterCount => Affine ? 2L * Dim : 0;
+
+    public Seq<string> Check(string path) => Rules.Positive(Dim, path, "dim") + Rules.Require(Eps > 0, path, $"eps={Eps} must be positive");
+}
+
+public static class LayerNorm
+{
+    public static NormParams Init(LayerNormSpec s) => NormParams.Init(s.Dim, s.Affine);
+
+    /// <summary>(…, D) → same shape, normalised over the last dim.</summary>
+    public static Tensor Forward(LayerNormSpec s, NormParams p, Tensor x) => F.layer_norm(x, [s.Dim], p.Weight, p.Bias, s.Eps);
+
+    /// <summary>Normalises over every dim but the batch: LayerNorm over (C, *spatial), as in the GroupNorm paper's figure 2.</summary>
+    public static Tensor OverSample(Tensor x, double eps = 1e-5) => F.layer_norm(x, x.shape[1..], null, null, eps);
+}
+
+/// <summary>InstanceNorm (Ulyanov et al. 2016): each (sample, channel) over its spatial positions — GroupNorm with C groups.</summary>
+public static class InstanceNorm
+{
+    public static Tensor Forward(Tensor x, NormParams? p = null, double eps = 1e-5) => F.instance_norm(x, null, null, p?.Weight, p?.Bias, true, 0.1, eps);
+}
