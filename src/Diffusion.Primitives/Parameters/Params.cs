@@ -16,6 +16,9 @@ public abstract record Params : IDisposable
     /// <summary>Every tensor in state_dict order (buffers such as running statistics included).</summary>
     public abstract IEnumerable<NamedTensor> Named();
 
+    /// <summary>The tensors an optimizer should update: those that require gradients.</summary>
+    public IEnumerable<Tensor> Trainable() => Named().Select(n => n.Tensor).Where(t => t.requires_grad);
+
     /// <summary>Number of scalar entries, as torchinfo's "Param #".</summary>
     public long Count() => Named().Sum(p => p.Tensor.numel());
 
