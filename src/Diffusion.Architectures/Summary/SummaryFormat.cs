@@ -59,7 +59,7 @@ internal static class SummaryFormat
     public static string Markdown(ModelSummary s)
     {
         var sb = new StringBuilder();
-        sb.Append($"### {s.Name} — input `{Shape(s.InputShape)}`\n\n");
+        sb.Append($"### {s.Name} — input `{Shape(s.InputShape)}`").Append(s.MaxDepth is { } d ? $", depth ≤ {d}" : "").Append("\n\n");
         sb.Append("| Layer (path) | Type | Output shape | Param # | MACs | Trainable |\n|---|---|---|--:|--:|---|\n");
         foreach (var r in s.Layers)
         {
