@@ -5,5 +5,6 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
 {
     InfoCommand.Create(),
     DemoCommand.Create(),
+    SummaryCommand.Create(),
 };
 return root.Parse(args).Invoke();
