@@ -39,10 +39,10 @@ public static class Phantom3d
             list.Add((shellCentre, shellAxes.Select(a => a * 0.92).ToArray(), shellRotation, -0.8));
             for (var e = 2; e < 2 + Inner; e++)
             {
-                // Centres well inside the interior, semi-axes 0.05–0.3, any orientation,
-                // intensity −0.3 … 0.6 added to the interior's 0.2.
-                double[] centre = [(U(e, 0) - 0.5) * shellAxes[0], (U(e, 1) - 0.5) * shellAxes[1], (U(e, 2) - 0.5) * shellAxes[2]];
-                double[] axes = [0.05 + 0.25 * U(e, 3), 0.05 + 0.25 * U(e, 4), 0.05 + 0.25 * U(e, 5)];
+                // Centres within ±35 % of the shell's semi-axes (so central slices cut most of them),
+                // semi-axes 0.08–0.33, any orientation, intensity −0.3 … 0.6 added to the interior's 0.2.
+                double[] centre = [(U(e, 0) - 0.5) * 0.7 * shellAxes[0], (U(e, 1) - 0.5) * 0.7 * shellAxes[1], (U(e, 2) - 0.5) * 0.7 * shellAxes[2]];
+                double[] axes = [0.08 + 0.25 * U(e, 3), 0.08 + 0.25 * U(e, 4), 0.08 + 0.25 * U(e, 5)];
                 var rotation = Rotation(2 * Math.PI * U(e, 6), Math.PI * U(e, 7), 2 * Math.PI * U(e, 8));
                 list.Add((centre, axes, rotation, -0.3 + 0.9 * U(e, 9)));
             }
