@@ -12,6 +12,7 @@ namespace Diffusion.Architectures;
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(MlpConfig), "mlp")]
+[JsonDerivedType(typeof(UNetConfig), "unet")]
 public abstract record ModelConfig
 {
     /// <summary>Every problem with the config, each naming its field (empty when valid). Never throws.</summary>

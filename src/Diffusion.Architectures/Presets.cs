@@ -9,6 +9,11 @@ public static class Presets
     private static readonly Dictionary<string, Func<ModelConfig>> Table = new(StringComparer.OrdinalIgnoreCase)
     {
         ["mlp-seed"] = () => new MlpConfig(), // 37,762
+        ["ddpm-cifar10"] = () => UNetPresets.DdpmCifar10, // 35,746,307 (Ho et al. 2020)
+        ["unet28"] = () => UNetPresets.UNet28, // 1,112,801
+        ["unet3d32"] = () => UNetPresets.UNet3d32, // 715,185
+        ["unet3d-medical"] = () => UNetPresets.UNet3dMedical, // PLACEHOLDER
+        ["seed-unet"] = () => UNetPresets.SeedUNet, // PLACEHOLDER
     };
 
     public static IReadOnlyCollection<string> Names => Table.Keys;
