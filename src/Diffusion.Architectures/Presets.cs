@@ -12,8 +12,8 @@ public static class Presets
         ["ddpm-cifar10"] = () => UNetPresets.DdpmCifar10, // 35,746,307 (Ho et al. 2020)
         ["unet28"] = () => UNetPresets.UNet28, // 1,112,801
         ["unet3d32"] = () => UNetPresets.UNet3d32, // 715,185
-        ["unet3d-medical"] = () => UNetPresets.UNet3dMedical, // PLACEHOLDER
-        ["seed-unet"] = () => UNetPresets.SeedUNet, // PLACEHOLDER
+        ["unet3d-medical"] = () => UNetPresets.UNet3dMedical, // 7,213,537
+        ["seed-unet"] = () => UNetPresets.SeedUNet, // 5,953,411
     };
 
     public static IReadOnlyCollection<string> Names => Table.Keys;

@@ -8,14 +8,17 @@ namespace Diffusion.Property.Tests.Architectures;
 
 public class UNetTests
 {
-    public static TheoryData<string, long> PresetCounts => new()
+    /// <summary>Parameters and MACs per sample; the MACs were computed independently of the layer tree (a Python tally).</summary>
+    public static TheoryData<string, long, long> PresetCounts => new()
     {
-        { "ddpm-cifar10", 35_746_307 },
-        { "unet28", 1_112_801 },
-        { "unet3d32", 715_185 },
-        { "unet3d-medical", 7_213_537 },
-        { "seed-unet", 5_953_411 },
+        { "ddpm-cifar10", 35_746_307, 6_221_856_768 },
+        { "unet28", 1_112_801, 190_039_552 },
+        { "unet3d32", 715_185, 4_151_861_248 },
+        { "unet3d-medical", 7_213_537, 20_619_354_368 },
+        { "seed-unet", 5_953_411, 725_401_600 },
     };
+
+    public static TheoryData<string> PresetNames => new(PresetCounts.Select(row => (string)row[0]));
 
     /// <summary>Conditioning a preset needs: metadata for the medical one, nothing otherwise.</summary>
     private static Conditioning? ConditioningFor(UNetConfig c, long n, Generator g) =>
@@ -25,7 +28,7 @@ public class UNetTests
 
     [Theory]
     [MemberData(nameof(PresetCounts))]
-    public void Preset_has_its_exact_parameter_count_and_the_layer_tree_agrees(string name, long expected)
+    public void Preset_has_its_exact_parameter_count_and_the_layer_tree_agrees(string name, long expected, long macs)
     {
         var config = (UNetConfig)Presets.Get(name);
         var plan = config.Plan().OrThrow();
@@ -35,13 +38,14 @@ public class UNetTests
         Assert.Equal(expected, plan.ParameterCount);
         var layers = model.Layers;
         Assert.Equal(expected, layers[0].Params);
+        Assert.Equal(macs, layers[0].Macs);
         Assert.Equal(layers[0].Macs, layers.Where(r => r.Depth == 1).Sum(r => r.Macs));
         Assert.Equal(model.Parameters.Named().Count(), model.Parameters.Named().Select(n => n.Name).Distinct().Count());
     }
 
     [Theory]
-    [MemberData(nameof(PresetCounts))]
-    public void Preset_forward_at_batch_1_returns_the_planned_shape(string name, long _)
+    [MemberData(nameof(PresetNames))]
+    public void Preset_forward_at_batch_1_returns_the_planned_shape(string name)
     {
         using var scope = torch.NewDisposeScope();
         var config = (UNetConfig)Presets.Get(name);
