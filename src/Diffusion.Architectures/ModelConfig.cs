@@ -14,6 +14,7 @@ namespace Diffusion.Architectures;
 [JsonDerivedType(typeof(MlpConfig), "mlp")]
 [JsonDerivedType(typeof(DiTConfig), "dit")]
 [JsonDerivedType(typeof(UViTConfig), "uvit")]
+[JsonDerivedType(typeof(UNetConfig), "unet")]
 public abstract record ModelConfig
 {
     /// <summary>Every problem with the config, each naming its field (empty when valid). Never throws.</summary>

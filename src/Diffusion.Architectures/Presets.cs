@@ -9,6 +9,12 @@ public static class Presets
     private static readonly Dictionary<string, Func<ModelConfig>> Table = new(StringComparer.OrdinalIgnoreCase)
     {
         ["mlp-seed"] = () => new MlpConfig(), // 37,762
+        // U-Nets (DDPM layout unless noted; see UNetPresets).
+        ["ddpm-cifar10"] = () => UNetPresets.DdpmCifar10, // 35,746,307 (Ho et al. 2020)
+        ["unet28"] = () => UNetPresets.UNet28, // 1,112,801
+        ["unet3d32"] = () => UNetPresets.UNet3d32, // 715,185
+        ["unet3d-medical"] = () => UNetPresets.UNet3dMedical, // 7,213,537
+        ["seed-unet"] = () => UNetPresets.SeedUNet, // 5,953,411
         // DiT (Peebles & Xie 2023, models.py DiT_models) on 32×32×4 latents, 1000 classes + null, learned sigma.
         // Totals as sum(p.numel() for p in model.parameters()), i.e. with the frozen pos_embed (T·D); MACs per sample.
         ["dit-s-2"] = () => DiTPreset(384, 12, 6, 2),     // 32,963,360 params, 6.06 GMACs

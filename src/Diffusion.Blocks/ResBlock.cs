@@ -15,7 +15,10 @@ public enum TimeConditioning
     ScaleShift,
 }
 
-/// <summary>The knobs of a ResBlock that stay fixed across a network (stage configs pass them down).</summary>
+/// <summary>
+/// The knobs of a ResBlock that stay fixed across a network (stage configs pass them down). <paramref name="InstanceNorm"/>
+/// gives every norm one group per channel (Ulyanov et al. 2016, GroupNorm with G = C) whatever its width; Groups is then ignored.
+/// </summary>
 public sealed record ResOptions(
     int? Groups = null,
     double Eps = 1e-6,
@@ -25,7 +28,8 @@ public sealed record ResOptions(
     bool ConvBiasBeforeNorm = true,
     bool ScaleOutputBySqrt2 = false,
     bool ZeroInitLastConv = false,
-    Activation Activation = Activation.SiLU)
+    Activation Activation = Activation.SiLU,
+    bool InstanceNorm = false)
 {
     public static readonly ResOptions Default = new();
 }
@@ -76,14 +80,14 @@ public static class ResBlock
     {
         var o = c.Opt;
         var rank = c.Size.Rank;
-        var g1 = o.Groups ?? (c.In > 0 ? GroupNorm.ChooseGroups(c.In) : 1);
-        var g2 = o.Groups ?? (c.Out > 0 ? GroupNorm.ChooseGroups(c.Out) : 1);
+        var g1 = o.InstanceNorm ? Math.Max(c.In, 1) : o.Groups ?? (c.In > 0 ? GroupNorm.ChooseGroups(c.In) : 1);
+        var g2 = o.InstanceNorm ? Math.Max(c.Out, 1) : o.Groups ?? (c.Out > 0 ? GroupNorm.ChooseGroups(c.Out) : 1);
         var problems = Rules.Positive(c.In, path, "in_channels") + Rules.Positive(c.Out, path, "out_channels")
             + c.Size.Check(path)
             + Rules.Require(c.TembDim >= 0, path, $"temb_channels={c.TembDim} must be ≥ 0 (0: no time embedding)")
             + Rules.Require(o.Groups is null or > 0, path, $"groups={o.Groups} must be positive")
-            + Rules.Require(o.Groups is not > 0 || !o.PreActivation || c.In <= 0 || c.In % o.Groups == 0, path, $"groups={o.Groups} does not divide in_channels={c.In}")
-            + Rules.Require(o.Groups is not > 0 || c.Out <= 0 || c.Out % o.Groups == 0, path, $"groups={o.Groups} does not divide out_channels={c.Out}")
+            + Rules.Require(o.InstanceNorm || o.Groups is not > 0 || !o.PreActivation || c.In <= 0 || c.In % o.Groups == 0, path, $"groups={o.Groups} does not divide in_channels={c.In}")
+            + Rules.Require(o.InstanceNorm || o.Groups is not > 0 || c.Out <= 0 || c.Out % o.Groups == 0, path, $"groups={o.Groups} does not divide out_channels={c.Out}")
             + Rules.Require(o.Dropout is >= 0 and < 1, path, $"dropout={o.Dropout} must lie in [0, 1)")
             + Rules.Require(o.Eps > 0, path, $"eps={o.Eps} must be positive")
             + Rules.Require(o.Conditioning == TimeConditioning.Additive || c.TembDim > 0, path, "scale-shift conditioning needs temb_channels > 0");

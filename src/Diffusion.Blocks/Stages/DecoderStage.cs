@@ -18,10 +18,11 @@ public enum SkipMode
 /// <summary>
 /// One U-Net resolution level on the way up: a ResBlock per entry of SkipChannels (the skips in the order consumed —
 /// a U-Net pops its encoder skips from the end), optional attention after each, then an optional upsample.
-/// Names follow diffusers' UpBlock2D: resnets.i, attentions.i, upsamplers.0.
+/// Names follow diffusers' UpBlock2D: resnets.i, attentions.i, upsamplers.0. <paramref name="UpOut"/> (default Out) lets the
+/// upsampler's conv change the channels, so that an additive skip at the next level up is well-typed.
 /// </summary>
 public sealed record DecoderStageConfig(int In, int Out, Spatial Size, int[] SkipChannels, int TembDim, SkipMode Mode = SkipMode.Concat,
-    bool Attention = false, int Heads = 1, bool Upsample = true, UpsampleKind UpKind = UpsampleKind.NearestConv, ResOptions? Res = null);
+    bool Attention = false, int Heads = 1, bool Upsample = true, UpsampleKind UpKind = UpsampleKind.NearestConv, ResOptions? Res = null, int? UpOut = null);
 
 public sealed record DecoderStagePlan(string Path, DecoderStageConfig Config, Seq<ResBlockPlan> Resnets, Seq<AttentionPlan> Attentions,
     UpsamplePlan? Upsampler) : IBlockPlan
@@ -63,10 +64,10 @@ public static class DecoderStage
             res.Add(ResBlock.Plan(new ResBlockConfig(resIn, c.Out, c.Size, c.TembDim, c.Res), Rules.Child(path, $"resnets.{i}")));
         }
         var attn = c.Attention
-            ? Enumerable.Range(0, res.Count).Select(i => SpatialAttention.Plan(new AttentionConfig(c.Out, c.Size, c.Heads, c.Res?.Groups, c.Res?.Eps ?? 1e-6),
+            ? Enumerable.Range(0, res.Count).Select(i => SpatialAttention.Plan(new AttentionConfig(c.Out, c.Size, c.Heads, c.Res is { InstanceNorm: true } ? c.Out : c.Res?.Groups, c.Res?.Eps ?? 1e-6),
                 Rules.Child(path, $"attentions.{i}"))).ToSeq()
             : Seq<Validation<string, AttentionPlan>>();
-        Validation<string, UpsamplePlan>? up = c.Upsample ? Upsample.Plan(new UpsampleConfig(c.Out, c.Out, c.Size, c.UpKind), Rules.Child(path, "upsamplers.0")) : (Validation<string, UpsamplePlan>?)null;
+        Validation<string, UpsamplePlan>? up = c.Upsample ? Upsample.Plan(new UpsampleConfig(c.Out, c.UpOut ?? c.Out, c.Size, c.UpKind), Rules.Child(path, "upsamplers.0")) : (Validation<string, UpsamplePlan>?)null;
         problems += res.ToSeq().Bind(v => v.Problems()) + attn.Bind(v => v.Problems()) + (up?.Problems() ?? Seq<string>());
         return Rules.Build(problems, () => new DecoderStagePlan(path, c, res.ToSeq().Map(v => v.OrThrow()).Strict(), attn.Map(v => v.OrThrow()).Strict(), up?.OrThrow()));
     }

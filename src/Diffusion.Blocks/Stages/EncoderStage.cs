@@ -41,7 +41,7 @@ public static class EncoderStage
         var res = Enumerable.Range(0, c.Layers).Select(i =>
             ResBlock.Plan(new ResBlockConfig(i == 0 ? c.In : c.Out, c.Out, c.Size, c.TembDim, c.Res), Rules.Child(path, $"resnets.{i}"))).ToSeq();
         var attn = c.Attention
-            ? Enumerable.Range(0, c.Layers).Select(i => SpatialAttention.Plan(new AttentionConfig(c.Out, c.Size, c.Heads, c.Res?.Groups, c.Res?.Eps ?? 1e-6),
+            ? Enumerable.Range(0, c.Layers).Select(i => SpatialAttention.Plan(new AttentionConfig(c.Out, c.Size, c.Heads, c.Res is { InstanceNorm: true } ? c.Out : c.Res?.Groups, c.Res?.Eps ?? 1e-6),
                 Rules.Child(path, $"attentions.{i}"))).ToSeq()
             : Seq<Validation<string, AttentionPlan>>();
         var down = c.Downsample
