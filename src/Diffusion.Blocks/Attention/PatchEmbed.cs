@@ -34,8 +34,8 @@ public static class PatchEmbed
     {
         var problems = Rules.Positive(c.In, path, "in_channels") + Rules.Positive(c.Dim, path, "dim") + c.Size.Check(path)
             + Rules.Positive(c.Patch, path, "patch_size")
-            + c.Size.Dims.Where(d => c.Patch > 0 && d > 0 && d % c.Patch != 0).Distinct().ToSeq()
-                .Bind(d => Rules.Require(false, path, $"patch_size={c.Patch} does not divide spatial size {d}"));
+            + Rules.Each(c.Size.Dims.Where(d => c.Patch > 0 && d > 0 && d % c.Patch != 0).Distinct(),
+                d => Rules.Require(false, path, $"patch_size={c.Patch} does not divide spatial size {d}"));
         return Rules.Build(problems, () => new PatchEmbedPlan(path, c, new ConvSpec(c.Size.Rank, c.In, c.Dim, c.Patch, c.Patch)));
     }
 

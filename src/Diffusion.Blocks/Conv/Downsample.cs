@@ -37,8 +37,8 @@ public static class Downsample
     public static Validation<string, DownsamplePlan> Plan(DownsampleConfig c, string path = "downsample")
     {
         var problems = Rules.Positive(c.In, path, "in_channels") + Rules.Positive(c.Out, path, "out_channels") + c.Size.Check(path)
-            + c.Size.Dims.Where(d => d > 0 && d % 2 != 0).Distinct().ToSeq()
-                .Bind(d => Rules.Require(false, path, $"spatial size {d} cannot be halved by a stride-2 downsample without losing a row"));
+            + Rules.Each(c.Size.Dims.Where(d => d > 0 && d % 2 != 0).Distinct(),
+                d => Rules.Require(false, path, $"spatial size {d} cannot be halved by a stride-2 downsample without losing a row"));
         return Rules.Build(problems, () => new DownsamplePlan(path, c, c.Kind switch
         {
             DownsampleKind.StridedConv => new ConvSpec(c.Size.Rank, c.In, c.Out, 3, 2, 1),

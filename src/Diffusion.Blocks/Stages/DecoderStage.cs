@@ -68,7 +68,7 @@ public static class DecoderStage
                 Rules.Child(path, $"attentions.{i}"))).ToSeq()
             : Seq<Validation<string, AttentionPlan>>();
         Validation<string, UpsamplePlan>? up = c.Upsample ? Upsample.Plan(new UpsampleConfig(c.Out, c.UpOut ?? c.Out, c.Size, c.UpKind), Rules.Child(path, "upsamplers.0")) : (Validation<string, UpsamplePlan>?)null;
-        problems += res.ToSeq().Bind(v => v.Problems()) + attn.Bind(v => v.Problems()) + (up?.Problems() ?? Seq<string>());
+        problems += Rules.Each(res, v => v.Problems()) + Rules.Each(attn, v => v.Problems()) + (up?.Problems() ?? Seq<string>());
         return Rules.Build(problems, () => new DecoderStagePlan(path, c, res.ToSeq().Map(v => v.OrThrow()).Strict(), attn.Map(v => v.OrThrow()).Strict(), up?.OrThrow()));
     }
 

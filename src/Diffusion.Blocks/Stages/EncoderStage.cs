@@ -47,7 +47,7 @@ public static class EncoderStage
         var down = c.Downsample
             ? Downsample.Plan(new DownsampleConfig(c.Out, c.Out, c.Size, c.DownKind), Rules.Child(path, "downsamplers.0"))
             : (Validation<string, DownsamplePlan>?)null;
-        var problems = res.Bind(v => v.Problems()) + attn.Bind(v => v.Problems()) + (down?.Problems() ?? Seq<string>());
+        var problems = Rules.Each(res, v => v.Problems()) + Rules.Each(attn, v => v.Problems()) + (down?.Problems() ?? Seq<string>());
         return Rules.Build(problems, () => new EncoderStagePlan(path, c, res.Map(v => v.OrThrow()), attn.Map(v => v.OrThrow()),
             down?.OrThrow()));
     }

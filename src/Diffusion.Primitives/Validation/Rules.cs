@@ -18,6 +18,13 @@ public static class Rules
     public static Seq<string> Positive(long value, string path, string field) =>
         Require(value > 0, path, $"{field}={value} must be positive");
 
+    /// <summary>
+    /// The problems of every item, in order. Strict on purpose: LanguageExt 3.4.13 can drop or repeat
+    /// entries when a lazily bound Seq is concatenated with <c>+</c>, so lists are materialised here.
+    /// </summary>
+    public static Seq<string> Each<T>(IEnumerable<T> items, Func<T, Seq<string>> problems) =>
+        items.SelectMany<T, string>(x => problems(x)).ToArray().ToSeq();
+
     /// <summary>Joins a parent path and a child name: <c>Child("down[2]", "res[0]")</c> → <c>down[2].res[0]</c>.</summary>
     public static string Child(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
 
