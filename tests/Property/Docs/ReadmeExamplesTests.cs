@@ -1,3 +1,4 @@
+using Diffusion.Architectures;
 using Diffusion.Blocks;
 using Diffusion.Primitives;
 using Diffusion.Torch;
@@ -47,5 +48,25 @@ public class ReadmeExamplesTests
         Assert.Equal([2L, 256], temb.shape);
         Assert.Equal([2L, 128, 8, 8], h.shape);
         Assert.Equal([2L, 64, 16, 16], y.shape);
+    }
+
+    [Fact]
+    public void Custom_unet_example_validates_builds_summarises_and_round_trips()
+    {
+        var config = new UNetConfig
+        {
+            InChannels = 1, Size = [64, 64, 64],
+            Channels = 32, ChannelMult = [1, 2, 4, 4], NumResBlocks = 2,
+            AttentionResolutions = [8], AttentionHeads = 4,
+            Norm = NormKind.Group, NormGroups = 8, Dropout = 0.1,
+            TimeEmbedding = TimeEmbeddingKind.Fourier,
+            Down = DownsampleKind.AvgPool, Up = UpsampleKind.TransposedConv,
+            NumClasses = 4, MetadataDim = 2,
+        };
+        Assert.Empty(config.Check());
+        using var model = config.Build(new Generator(0));
+        var text = ModelSummary.Of(model, [1, 1, 64, 64, 64], depth: 2).ToText();
+        Assert.Contains("[1, 1, 64, 64, 64]", text);
+        Assert.Equal(config, ModelConfig.FromJson(config.ToJson()));
     }
 }
