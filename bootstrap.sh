@@ -17,7 +17,9 @@ MSG
   exit 1
 fi
 
-packages=(libtorch-dev g++ cmake dataset-fashion-mnist)
+# OpenBLAS (OpenMP build, so it follows torch.set_num_threads): Debian's libtorch calls whichever BLAS the system
+# selects, and the reference BLAS it otherwise gets is ~15× slower for matrix multiplies.
+packages=(libtorch-dev libopenblas0-openmp g++ cmake dataset-fashion-mnist)
 # Debian's python3-torch (the same libtorch) makes the PyTorch reference fixtures and runs interop tests.
 [ "$mode" = test ] && packages+=(python3-torch)
 missing=()
