@@ -1,0 +1,117 @@
+using Diffusion.Torch;
+
+namespace Diffusion.Training.Data;
+
+/// <summary>
+/// The 2-D toy distributions of the score-matching literature, as iid samplers: each call returns
+/// (n, 2) float32 points drawn only from the given generator, so a seed reproduces them bit for bit.
+/// Shapes follow scikit-learn (make_moons, make_circles, make_swiss_roll) and FFJORD's
+/// <c>toy_data.py</c> (8gaussians, checkerboard) — Grathwohl et al. 2019.
+/// </summary>
+public static class ToyDatasets
+{
+    private sealed record Entry(string Name, string Description, Func<int, Generator, Tensor> Sample);
+
+    // One named table, in the order the CLI lists them.
+    private static readonly Entry[] Table =
+    [
+        new("moons", "two interleaving half circles (sklearn make_moons, noise 0.05); x in [-1, 2], y in [-0.5, 1]", Moons),
+        new("swissroll", "2-D swiss roll (sklearn make_swiss_roll, x and z, noise 0.5) divided by 7: mean ≈ (0.1, 0.1), std ≈ 1", SwissRoll),
+        new("8gaussians", "8 Gaussians on a circle of radius 2√2, std 0.5/√2 (FFJORD)", EightGaussians),
+        new("checkerboard", "uniform on 8 alternate squares of a 4×4 checkerboard over [-4, 4]², incl. the one at (-4, -4) (FFJORD)", Checkerboard),
+        new("circles", "two concentric circles, radii 1 and 0.5 (sklearn make_circles, factor 0.5, noise 0.05)", Circles),
+    ];
+
+    public static IReadOnlyList<string> Names { get; } = Table.Select(e => e.Name).ToArray();
+
+    /// <summary>A one-line description of a data set, for CLI help.</summary>
+    public static string Describe(string name) => Find(name).Description;
+
+    /// <summary>n iid points of the named distribution: (n, 2) float32 on the CPU.</summary>
+    public static Tensor Sample(string name, int n, Generator g)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        var entry = Find(name);
+        using var scope = torch.NewDisposeScope();
+        var points = entry.Sample(n, g); // (n, 2)
+        return scope.MoveToOuter(points);
+    }
+
+    public static bool IsKnown(string name) => Table.Any(e => e.Name == name);
+
+    private static Entry Find(string name) =>
+        Table.FirstOrDefault(e => e.Name == name)
+        ?? throw new ArgumentException($"unknown toy data set '{name}'; known: {string.Join(", ", Names)}", nameof(name));
+
+    /// <summary>
+    /// sklearn's make_moons with random angles: half the points (n // 2) on the outer arc
+    /// (cos θ, sin θ), the rest on the inner arc (1 − cos θ, 1 − sin θ − 0.5), θ ~ U[0, π],
+    /// plus N(0, 0.05²) noise; rows are then shuffled so any prefix is an iid-like batch.
+    /// </summary>
+    private static Tensor Moons(int n, Generator g)
+    {
+        var nOut = n / 2;
+        var theta = torch.rand([n], g).mul(Math.PI); // (n)
+        var cos = theta.cos();
+        var sin = theta.sin();
+        var isInner = torch.arange(n).ge(nOut); // (n) bool: the last n − n//2 rows
+        var x = torch.where(isInner, 1 - cos, cos);
+        var y = torch.where(isInner, 0.5 - sin, sin);
+        var points = torch.stack([x, y], 1); // (n, 2)
+        points = points.add(torch.randn([n, 2], g).mul(0.05));
+        return Shuffle(points, g);
+    }
+
+    /// <summary>
+    /// sklearn's make_swiss_roll projected on (x, z): t = 1.5π(1 + 2u), (t cos t, t sin t) plus
+    /// N(0, 0.5²) noise, divided by 7 so each coordinate has std ≈ 1 (E[t²]/2 ≈ 48 ≈ 7²).
+    /// </summary>
+    private static Tensor SwissRoll(int n, Generator g)
+    {
+        var t = torch.rand([n], g).mul(2).add(1).mul(1.5 * Math.PI); // (n)
+        var points = torch.stack([t.mul(t.cos()), t.mul(t.sin())], 1); // (n, 2)
+        points = points.add(torch.randn([n, 2], g).mul(0.5));
+        return points.div(7.0);
+    }
+
+    /// <summary>
+    /// FFJORD's 8gaussians: centres 4·(cos kπ/4, sin kπ/4), k ~ U{0..7}, plus N(0, 0.5²), all
+    /// divided by 1.414 — modes on a circle of radius 2.83 with std 0.354.
+    /// </summary>
+    private static Tensor EightGaussians(int n, Generator g)
+    {
+        var k = torch.randint(0, 8, [n], g).to(ScalarType.Float32); // (n)
+        var angle = k.mul(Math.PI / 4);
+        var centres = torch.stack([angle.cos(), angle.sin()], 1).mul(4.0); // (n, 2)
+        var points = centres.add(torch.randn([n, 2], g).mul(0.5));
+        return points.div(1.414);
+    }
+
+    /// <summary>
+    /// FFJORD's checkerboard: x1 ~ U[−2, 2); x2 ~ U[0, 1) − 2·U{0, 1}, shifted up by floor(x1) mod 2;
+    /// both scaled by 2, so the support is 8 squares of side 2 tiling [−4, 4]² alternately.
+    /// </summary>
+    private static Tensor Checkerboard(int n, Generator g)
+    {
+        var x1 = torch.rand([n], g).mul(4).sub(2); // (n)
+        var x2 = torch.rand([n], g).sub(torch.randint(0, 2, [n], g).to(ScalarType.Float32).mul(2));
+        x2 = x2.add(x1.floor().remainder(2));
+        return torch.stack([x1, x2], 1).mul(2); // (n, 2)
+    }
+
+    /// <summary>
+    /// sklearn's make_circles(factor=0.5) with random angles: n // 2 points on the unit circle,
+    /// the rest on the circle of radius 0.5, θ ~ U[0, 2π), plus N(0, 0.05²); rows shuffled.
+    /// </summary>
+    private static Tensor Circles(int n, Generator g)
+    {
+        var nOut = n / 2;
+        var theta = torch.rand([n], g).mul(2 * Math.PI); // (n)
+        var radius = torch.where(torch.arange(n).ge(nOut), torch.full([n], 0.5), torch.ones([n])); // (n)
+        var points = torch.stack([theta.cos().mul(radius), theta.sin().mul(radius)], 1); // (n, 2)
+        points = points.add(torch.randn([n, 2], g).mul(0.05));
+        return Shuffle(points, g);
+    }
+
+    private static Tensor Shuffle(Tensor points, Generator g) => points.index_select(0, torch.randperm(points.size(0), g));
+}
