@@ -108,7 +108,7 @@ public class CheckpointTests
         Assert.Equal(5, resumed.Step);
         resumed.Run(runDir: dir);
         Assert.Equal(Path.Combine(dir, Checkpoint.DirectoryName(10)), Checkpoint.Find(dir));
-        Assert.False(Directory.EnumerateFileSystemEntries(Path.Combine(dir, Checkpoint.DirectoryName(10))).Any(f => f.EndsWith(".tmp")));
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(Path.Combine(dir, Checkpoint.DirectoryName(10))), f => f.EndsWith(".tmp"));
     }
 
     [Fact]
