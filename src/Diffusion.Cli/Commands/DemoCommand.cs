@@ -52,7 +52,8 @@ public static class DemoCommand
         const int n = 2000, emSteps = 250;
         double[] times = [1.0, 0.6, 0.3, 0.15, 0.05, 0.0];
         var em = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.EulerMaruyama, emSteps, n, seed + 10, null, null, times));
-        var ode = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.Ode, 0, n, seed + 10, null, null, times));
+        var ode = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.Ode, 0, n, seed + 10, null, null, times,
+            new SamplerOptions(Rtol: 1e-3, Atol: 1e-3))); // score_sde uses 1e-5; 1e-3 is visually the same at a fraction of the NFE
         using var emResult = em.Result;
         using var odeResult = ode.Result;
         using var g = new Generator(seed + 20);
@@ -73,7 +74,7 @@ public static class DemoCommand
 
         var table = new Table().AddColumns("sampler", "NFE", "seconds", "sliced Wasserstein to fresh data");
         table.AddRow("Euler–Maruyama", emResult.Nfe.ToString(), $"{em.Seconds:F2}", $"{swdEm:F4}");
-        table.AddRow("probability-flow ODE (RK45)", odeResult.Nfe.ToString(), $"{ode.Seconds:F2}", $"{swdOde:F4}");
+        table.AddRow("probability-flow ODE (RK45, tol 1e-3)", odeResult.Nfe.ToString(), $"{ode.Seconds:F2}", $"{swdOde:F4}");
         table.AddRow("[grey]data vs fresh data (noise floor)[/]", "", "", $"[grey]{baseline:F4}[/]");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(samplesPng)}[/], [bold]{Markup.Escape(trajectoryPng)}[/], [bold]{Markup.Escape(odeTrajectoryPng)}[/]; checkpoint in [bold]{Markup.Escape(run)}[/]");

@@ -28,11 +28,12 @@ public static class SampleCommand
     private static readonly Option<string?> Out = new("--out") { Description = "Write a PNG: a scatter plot (2-D data) or an image grid" };
     private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
+    private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
 
     public static Command Create()
     {
-        var command = new Command("sample", "Draw samples from a trained checkpoint") { CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Json };
+        var command = new Command("sample", "Draw samples from a trained checkpoint") { CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json };
         command.SetAction(r => CliSupport.Guard(() => Run(r)));
         return command;
     }
@@ -56,9 +57,10 @@ public static class SampleCommand
         using var scope = torch.NewDisposeScope();
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
         var clock = Stopwatch.StartNew();
-        using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes);
+        using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes,
+            options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance)));
         var seconds = clock.Elapsed.TotalSeconds;
-        AnsiConsole.MarkupLine($"{n} samples with {kind} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
+        AnsiConsole.MarkupLine($"{n} samples with {Samplers.Name(kind)} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
 
         double? swd = null;
         var is2d = result.Samples.dim() == 2 && result.Samples.size(1) == 2;
@@ -75,14 +77,14 @@ public static class SampleCommand
             {
                 List<(string, Tensor)> series = [("samples", result.Samples)];
                 if (ToyDatasets.IsKnown(training.Data)) series.Insert(0, ("data", ToyDatasets.Sample(training.Data, n, new Generator(r.GetValue(Seed) + 2))));
-                Plots.Scatter(png, series, $"{kind}, {result.Nfe} NFE", overlay: false);
+                Plots.Scatter(png, series, $"{Samplers.Name(kind)}, {result.Nfe} NFE", overlay: false);
             }
             else if (result.Samples.dim() == 4) Plots.ImageGrid(png, result.Samples, (int)Math.Ceiling(Math.Sqrt(n)));
             else if (result.Samples.dim() == 5) Plots.VolumeSlices(png, result.Samples);
             else throw new ArgumentException($"--out: cannot plot samples of shape [{string.Join(", ", result.Samples.shape)}]");
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/]");
         }
-        if (r.GetValue(Json)) CliSupport.JsonLine(new { n, seconds = Math.Round(seconds, 3), nfe = result.Nfe, sampler = kind.ToString(), swd });
+        if (r.GetValue(Json)) CliSupport.JsonLine(new { n, seconds = Math.Round(seconds, 3), nfe = result.Nfe, sampler = Samplers.Name(kind), swd });
         return 0;
     }
 
@@ -95,7 +97,7 @@ public static class SampleCommand
 
     /// <summary>Samples n points; with guidance, labels cycle over the classes and the null class is the class count.</summary>
     internal static SampleResult Run(IScoreModel model, Training.Sde.DiffusionProcess process, SamplerKind kind, int steps, int n, ulong seed,
-        double? guidance, int? classes, IEnumerable<double>? recordAt = null)
+        double? guidance, int? classes, IEnumerable<double>? recordAt = null, SamplerOptions? options = null)
     {
         ThreadPolicyForSampling(model, n);
         using var scope = torch.NewDisposeScope();
@@ -103,7 +105,7 @@ public static class SampleCommand
             ? ModelFunctions.Guided(model, torch.arange(n) % c, c, w)
             : ModelFunctions.Network(model);
         using var g = new Generator(seed);
-        return Samplers.Run(kind, process, network, Predictions.From(model.Target), [n, .. model.Config.InputShape], steps, g, recordAt: recordAt);
+        return Samplers.Run(kind, process, network, Predictions.From(model.Target), [n, .. model.Config.InputShape], steps, g, options, recordAt);
     }
 
     private static void ThreadPolicyForSampling(IScoreModel model, int n) => ThreadPolicy.Apply((double)model.Layers[0].Macs * n);

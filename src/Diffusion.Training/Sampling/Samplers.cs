@@ -24,14 +24,25 @@ public static class Samplers
         _ => throw new ArgumentException($"unknown sampler '{name}'; known: em, pc, ode, heun, ddpm, ddim"),
     };
 
+    /// <summary>The command-line name (the inverse of <see cref="Parse"/>).</summary>
+    public static string Name(SamplerKind kind) => kind switch
+    {
+        SamplerKind.EulerMaruyama => "em",
+        SamplerKind.PredictorCorrector => "pc",
+        SamplerKind.Ode => "ode",
+        SamplerKind.OdeHeun => "heun",
+        SamplerKind.Ddpm => "ddpm",
+        _ => "ddim",
+    };
+
     public static bool NeedsContinuous(SamplerKind kind) => kind is not (SamplerKind.Ddpm or SamplerKind.Ddim);
 
     /// <summary>Null when the sampler fits the process, otherwise the reason it does not.</summary>
     public static string? Incompatibility(SamplerKind kind, DiffusionProcess process) =>
         NeedsContinuous(kind) == process.IsContinuous ? null
         : NeedsContinuous(kind)
-            ? $"sampler {kind} integrates a continuous SDE, but the model was trained with {process.Kind}; use ddpm or ddim"
-            : $"sampler {kind} needs a discrete DDPM model, but the model was trained with the {process.Kind} SDE; use em, pc, ode or heun";
+            ? $"sampler {Name(kind)} integrates a continuous SDE, but the model was trained with {process.Kind}; use ddpm or ddim"
+            : $"sampler {Name(kind)} needs a discrete DDPM model, but the model was trained with the {process.Kind} SDE; use em, pc, ode or heun";
 
     /// <summary>Runs a sampler on a network (time convention of <see cref="NetworkTime"/>); <paramref name="steps"/> is ignored by ode.</summary>
     public static SampleResult Run(SamplerKind kind, DiffusionProcess process, NetworkFn network, Prediction prediction,
