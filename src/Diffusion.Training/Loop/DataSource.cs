@@ -59,11 +59,17 @@ public static class DataSources
     public static readonly string[] Toy = ["moons", "swissroll", "8gaussians", "checkerboard", "circles"];
 
     /// <summary>
-    /// A toy set by name, or a .safetensors file with a tensor <c>data</c> (N, …) and optionally <c>labels</c> (N).
+    /// A toy set by name, <c>fashion-mnist</c> (FashionMnist's default directory), a directory holding the
+    /// Fashion-MNIST files, or a .safetensors file with a tensor <c>data</c> (N, …) and optionally <c>labels</c> (N).
     /// </summary>
     public static IDataSource Resolve(string nameOrPath)
     {
         if (Toy.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase)) return new ToyDataSource(nameOrPath.ToLowerInvariant());
+        if (nameOrPath.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase) || Directory.Exists(nameOrPath))
+        {
+            var (images, labels) = FashionMnist.Load(Directory.Exists(nameOrPath) ? nameOrPath : null);
+            return new TensorDataSource("fashion-mnist", images.DetachFromDisposeScope(), labels.@long().DetachFromDisposeScope(), 10);
+        }
         if (File.Exists(nameOrPath) && nameOrPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
             var tensors = Safetensors.Load(nameOrPath);
@@ -73,6 +79,6 @@ public static class DataSources
             int? classes = labels is null ? null : (int)labels.max().item<long>() + 1;
             return new TensorDataSource(Path.GetFileNameWithoutExtension(nameOrPath), data.@float().DetachFromDisposeScope(), labels?.@long().DetachFromDisposeScope(), classes);
         }
-        throw new ArgumentException($"unknown data set '{nameOrPath}'; known: {string.Join(", ", Toy)} or a .safetensors file");
+        throw new ArgumentException($"unknown data set '{nameOrPath}'; known: {string.Join(", ", Toy)}, fashion-mnist, a Fashion-MNIST directory or a .safetensors file");
     }
 }
