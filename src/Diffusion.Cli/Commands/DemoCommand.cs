@@ -19,8 +19,8 @@ namespace Diffusion.Cli.Commands;
 public static class DemoCommand
 {
     private static readonly Option<string> Out = new("--out") { Description = "Directory for the plots and the checkpoint", DefaultValueFactory = _ => "demo-out" };
-    private static readonly Option<int> Steps = new("--steps") { Description = "Training steps", DefaultValueFactory = _ => 1500 };
-    private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 256 };
+    private static readonly Option<int> Steps = new("--steps") { Description = "Training steps", DefaultValueFactory = _ => 6000 };
+    private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every generator", DefaultValueFactory = _ => 0UL };
     private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
 
@@ -42,14 +42,14 @@ public static class DemoCommand
         foreach (var (key, value) in InfoCommand.Facts()) CliSupport.Err.MarkupLine($"[grey]{key}: {Markup.Escape(value)}[/]");
 
         using var scope = torch.NewDisposeScope();
-        var config = new TrainingConfig { Data = "moons", Sde = "vp", Steps = r.GetValue(Steps), Batch = r.GetValue(Batch), Lr = 2e-3, WarmupSteps = 100, EmaDecay = 0.995, Seed = seed };
+        var config = new TrainingConfig { Data = "moons", Sde = "vp", Steps = r.GetValue(Steps), Batch = r.GetValue(Batch), Lr = 2e-3, WarmupSteps = 100, EmaDecay = 0.999, Seed = seed };
         using var data = DataSources.Resolve("moons");
         using var trainer = new Trainer(Presets.Get("mlp-seed"), config, data);
         var trained = TrainCommand.Train(trainer, run, "mlp-seed on moons");
         AnsiConsole.MarkupLine($"trained mlp-seed (37,762 parameters) for {trained.Steps} steps at batch {config.Batch} in {trained.Seconds:F1} s ({trained.Steps / trained.Seconds:F0} steps/s), loss {trained.RecentMeanLoss:F4}");
 
         using var model = Training.Checkpoints.Checkpoint.LoadModel(Training.Checkpoints.Checkpoint.Find(run)!);
-        const int n = 2000, emSteps = 250;
+        const int n = 5000, emSteps = 500;
         double[] times = [1.0, 0.6, 0.3, 0.15, 0.05, 0.0];
         var em = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.EulerMaruyama, emSteps, n, seed + 10, null, null, times));
         var ode = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.Ode, 0, n, seed + 10, null, null, times,
