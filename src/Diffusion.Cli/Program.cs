@@ -4,6 +4,8 @@ using Diffusion.Cli.Commands;
 var root = new RootCommand("diffusion: build, inspect, train and sample diffusion-model score networks on libtorch")
 {
     InfoCommand.Create(),
+    TrainCommand.Create(),
+    SampleCommand.Create(),
     DemoCommand.Create(),
     SummaryCommand.Create(),
 };

@@ -1,0 +1,42 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Diffusion.Primitives;
+using Spectre.Console;
+
+namespace Diffusion.Cli.Commands;
+
+/// <summary>What the commands share: one-line errors, progress on standard error, the --json result line.</summary>
+internal static class CliSupport
+{
+    /// <summary>Progress bars and notes go to standard error, so standard output carries only results (and the --json line last).</summary>
+    public static readonly IAnsiConsole Err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+    /// <summary>Runs a command body; bad input becomes one "error: …" line on standard error and exit code 1.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException
+                                      or InvalidDataException or JsonException or ConfigException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message.Split('\n')[0]}");
+            return 1;
+        }
+    }
+
+    /// <summary>Writes the machine-readable result as the last line of standard output.</summary>
+    public static void JsonLine(object result) =>
+        Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+
+    /// <summary>The number of classes of a class-conditional model config (its <c>num_classes</c> field), or null.</summary>
+    public static int? NumClasses(string modelJson) =>
+        JsonNode.Parse(modelJson)?["num_classes"] is JsonValue v && v.TryGetValue<int>(out var n) && n > 0 ? n : null;
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread (System.Progress posts to the thread pool).</summary>
+internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

@@ -1,0 +1,19 @@
+using System.Text.Json;
+
+namespace Diffusion.Training.Checkpoints;
+
+/// <summary>
+/// <c>state.json</c>: the step reached and every generator's state (base64 of torch's Generator.get_state()), so a
+/// resumed run draws exactly the batches, times, noise and dropout masks the uninterrupted run would have.
+/// <see cref="DataSampler"/> names the data source and which generator drives it.
+/// </summary>
+public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double Loss)
+{
+    public string ToJson() => JsonSerializer.Serialize(this, Loop.TrainingConfig.Json);
+
+    public static TrainingState FromJson(string json) =>
+        JsonSerializer.Deserialize<TrainingState>(json, Loop.TrainingConfig.Json) ?? throw new JsonException("state.json is empty");
+}
+
+/// <summary>The data sampler: its source and the generator (a key of <see cref="TrainingState.Generators"/>) it draws from.</summary>
+public sealed record DataSamplerState(string Source, string Generator);

@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Diffusion.Training.Losses;
+using Diffusion.Training.Sde;
+
+namespace Diffusion.Training.Loop;
+
+/// <summary>
+/// Everything that defines a training run besides the model; stored as <c>training.json</c> in each checkpoint.
+/// <see cref="SigmaMax"/> is resolved before training (from the data for VE on low-dimensional sets), so the stored
+/// config is the one sampling must use.
+/// </summary>
+public sealed record TrainingConfig
+{
+    public string Data { get; init; } = "moons";
+    public string Sde { get; init; } = "vp";
+    /// <summary>DDPM β schedule (linear or cosine) when <see cref="Sde"/> is ddpm.</summary>
+    public string Schedule { get; init; } = "linear";
+    public int Steps { get; init; } = 8000;
+    public int Batch { get; init; } = 512;
+    public double Lr { get; init; } = 1e-3;
+    /// <summary>adam or adamw.</summary>
+    public string Optimizer { get; init; } = "adam";
+    public double WeightDecay { get; init; }
+    /// <summary>Linear LR warm-up from lr/warmup to lr over this many steps (0: none).</summary>
+    public int WarmupSteps { get; init; }
+    /// <summary>Clip the total gradient norm to this (0: no clipping).</summary>
+    public double GradClip { get; init; } = 1.0;
+    public double EmaDecay { get; init; } = 0.999;
+    public ulong Seed { get; init; }
+    public Weighting Weighting { get; init; } = Weighting.Sigma2;
+    public LossReduction Reduction { get; init; } = LossReduction.Mean;
+    public double? MinSnrGamma { get; init; }
+    /// <summary>VE σ_max; null until resolved (50 for images, the largest pairwise distance for low-dimensional data).</summary>
+    public double? SigmaMax { get; init; }
+    /// <summary>Write a checkpoint every this many steps (0: only at the end).</summary>
+    public int CheckpointEvery { get; init; }
+    /// <summary>For class-conditional models: the fraction of labels replaced by the null class (classifier-free guidance).</summary>
+    public double LabelDropout { get; init; } = 0.1;
+
+    public DiffusionProcess Process => DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
+
+    /// <summary>Every problem with the config (empty when valid).</summary>
+    public IReadOnlyList<string> Check()
+    {
+        var errors = new List<string>();
+        try { ForwardSde.ParseKind(Sde); } catch (ArgumentException e) { errors.Add(e.Message); }
+        if (Schedule is not ("linear" or "cosine")) errors.Add($"schedule '{Schedule}' must be linear or cosine");
+        if (Steps < 1) errors.Add($"steps={Steps} must be ≥ 1");
+        if (Batch < 1) errors.Add($"batch={Batch} must be ≥ 1");
+        if (!(Lr > 0)) errors.Add($"lr={Lr} must be > 0");
+        if (Optimizer is not ("adam" or "adamw")) errors.Add($"optimizer '{Optimizer}' must be adam or adamw");
+        if (!(EmaDecay is >= 0 and < 1)) errors.Add($"ema={EmaDecay} must be in [0, 1)");
+        if (WarmupSteps < 0) errors.Add($"warmup_steps={WarmupSteps} must be ≥ 0");
+        if (GradClip < 0) errors.Add($"grad_clip={GradClip} must be ≥ 0");
+        if (CheckpointEvery < 0) errors.Add($"checkpoint_every={CheckpointEvery} must be ≥ 0");
+        if (MinSnrGamma is <= 0) errors.Add($"min_snr_gamma={MinSnrGamma} must be > 0");
+        if (SigmaMax is <= 0.01) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min=0.01");
+        return errors;
+    }
+
+    /// <summary>The learning rate at a 0-based step: linear warm-up, then constant.</summary>
+    public double LearningRate(int step) => WarmupSteps > 0 && step < WarmupSteps ? Lr * (step + 1) / WarmupSteps : Lr;
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static TrainingConfig FromJson(string json) =>
+        JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new JsonException("the training config is empty");
+}

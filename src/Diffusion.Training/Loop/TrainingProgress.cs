@@ -1,0 +1,7 @@
+namespace Diffusion.Training.Loop;
+
+/// <summary>What the loop reports: step (1-based, of <paramref name="TotalSteps"/>), the last loss, throughput and ETA.</summary>
+public sealed record TrainingProgress(int Step, int TotalSteps, double Loss, double StepsPerSecond, TimeSpan Elapsed, TimeSpan Eta);
+
+/// <summary>The outcome of <see cref="Trainer.Run"/>: final step and loss, the mean loss over the last 100 steps, wall time.</summary>
+public sealed record TrainingResult(int Steps, double FinalLoss, double RecentMeanLoss, double Seconds);

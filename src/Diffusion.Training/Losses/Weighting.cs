@@ -1,0 +1,49 @@
+using Diffusion.Torch;
+
+namespace Diffusion.Training.Losses;
+
+/// <summary>
+/// λ(t) of the continuous denoising score-matching objective E_t λ(t)·E‖s(x_t, t) − ∇log p_t(x_t | x₀)‖²
+/// (Song et al. 2021 eq. 7). <see cref="Sigma2"/>: λ = σ(t)², which is exactly the ε-prediction MSE
+/// ‖ε̂ − ε‖² (DDPM's L_simple); <see cref="Likelihood"/>: λ = g(t)², which makes the objective an upper bound
+/// on the negative log-likelihood (Song et al. 2021b, "Maximum Likelihood Training", Thm. 1).
+/// </summary>
+public enum Weighting { Sigma2, Likelihood }
+
+/// <summary>How per-element squared errors are reduced within a sample; the batch is always averaged.</summary>
+public enum LossReduction { Mean, Sum }
+
+public static class LossWeights
+{
+    public static Weighting ParseWeighting(string name) => name.ToLowerInvariant() switch
+    {
+        "sigma2" or "simple" => Weighting.Sigma2,
+        "likelihood" => Weighting.Likelihood,
+        _ => throw new ArgumentException($"unknown loss weighting '{name}'; known: sigma2, likelihood"),
+    };
+
+    /// <summary>Per-sample squared error (N), summed or averaged over every non-batch dimension.</summary>
+    public static Tensor PerSample(Tensor squaredError, LossReduction reduction)
+    {
+        var dims = Enumerable.Range(1, (int)squaredError.dim() - 1).Select(i => (long)i).ToArray();
+        return dims.Length == 0 ? squaredError.alias() : reduction == LossReduction.Sum ? squaredError.sum(dims) : squaredError.mean(dims);
+    }
+
+    /// <summary>
+    /// Min-SNR-γ (Hang et al. 2023, eq. 9) for a loss written in ε-space: min(SNR, γ)/SNR, SNR = α²/σ².
+    /// (In x₀-space the weight is min(SNR, γ); in v-space min(SNR, γ)/(SNR + 1).)
+    /// </summary>
+    public static Tensor MinSnr(Tensor alpha, Tensor sigma, double gamma, Schedules.Prediction space = Schedules.Prediction.Epsilon)
+    {
+        using var scope = torch.NewDisposeScope();
+        var snr = alpha.square() / sigma.square();
+        var clipped = snr.clamp(max: gamma);
+        var w = space switch
+        {
+            Schedules.Prediction.X0 => clipped,
+            Schedules.Prediction.V => clipped / (snr + 1),
+            _ => clipped / snr,
+        };
+        return w.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,66 @@
+using Diffusion.Architectures;
+using Diffusion.Torch;
+using Diffusion.Training.Loop;
+using Xunit;
+
+namespace Diffusion.Training.Tests.Loop;
+
+public class TrainerPartsTests
+{
+    [Fact]
+    public void Clipping_scales_the_total_norm_to_the_maximum()
+    {
+        using var scope = torch.NewDisposeScope();
+        var a = torch.zeros(2).requires_grad_();
+        var b = torch.zeros(1).requires_grad_();
+        ((a * torch.tensor(new float[] { 3, 0 })).sum() + (b * 4).sum()).backward(); // grads (3, 0), (4): norm 5
+        var norm = GradClip.ClipByTotalNorm([a, b], 1.0);
+        Assert.Equal(5.0, norm, 5);
+        Assert.Equal(0.6f, a.grad!.ToArray<float>()[0], 5);
+        Assert.Equal(0.8f, b.grad!.ToArray<float>()[0], 5);
+        Assert.Equal(1.0, GradClip.ClipByTotalNorm([a, b], 10), 4); // under the limit: untouched
+    }
+
+    [Fact]
+    public void Ema_moves_toward_the_weights_by_one_minus_decay()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(0);
+        using var model = new MlpConfig(Hidden: 8, Depth: 1).Build(g);
+        using var ema = new Ema(model.Parameters, 0.9);
+        var first = model.Parameters.Named().First();
+        var before = first.Tensor.detach().clone();
+        using (torch.no_grad()) first.Tensor.add_(1.0);
+        ema.Update(model.Parameters);
+        Assert.True(ema.Weights[first.Name].allclose(before + 0.1, 1e-5, 1e-6));
+    }
+
+    [Fact]
+    public void Warm_up_is_linear_then_constant()
+    {
+        var c = new TrainingConfig { Lr = 1e-3, WarmupSteps = 10 };
+        Assert.Equal(1e-4, c.LearningRate(0), 12);
+        Assert.Equal(1e-3, c.LearningRate(9), 12);
+        Assert.Equal(1e-3, c.LearningRate(500), 12);
+    }
+
+    [Fact]
+    public void Ve_sigma_max_comes_from_the_data_for_2d_sets()
+    {
+        using var trainer = new Trainer(new MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Sde = "ve", Steps = 1, Batch = 8 }, DataSources.Resolve("moons"));
+        Assert.InRange(trainer.Config.SigmaMax!.Value, 2.5, 4); // moons spans x ∈ [−1, 2], y ∈ [−0.5, 1]
+    }
+
+    [Fact]
+    public void Two_runs_with_one_seed_are_bitwise_equal()
+    {
+        var config = new TrainingConfig { Steps = 20, Batch = 32, Seed = 3 };
+        float[] Train()
+        {
+            using var t = new Trainer(new MlpConfig(Hidden: 16, Depth: 2), config, DataSources.Resolve("moons"));
+            t.Run();
+            return t.Model.Parameters.Named().SelectMany(p => p.Tensor.detach().ToArray<float>()).ToArray();
+        }
+        Assert.True(Train().AsSpan().SequenceEqual(Train()));
+    }
+}
