@@ -41,6 +41,12 @@ public abstract record ModelConfig
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
+    /// <summary>
+    /// Real classes of a class-conditional model (labels 0…n−1, label n is the null class used for
+    /// classifier-free guidance), or 0 for a model that takes no labels.
+    /// </summary>
+    public int ClassCount() => this is IClassConditional c ? c.NumClasses : 0;
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static ModelConfig FromJson(string json) =>

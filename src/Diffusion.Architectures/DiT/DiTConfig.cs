@@ -15,7 +15,7 @@ namespace Diffusion.Architectures;
 /// </summary>
 public sealed record DiTConfig(int InputSize = 32, int PatchSize = 2, int InChannels = 4, int HiddenSize = 1152, int Depth = 28,
     int NumHeads = 16, double MlpRatio = 4.0, double ClassDropoutProb = 0.1, int NumClasses = 1000, bool LearnSigma = true,
-    int FrequencyEmbeddingSize = 256, PredictionTarget Target = PredictionTarget.Noise) : ModelConfig, IHasLayerPlan
+    int FrequencyEmbeddingSize = 256, PredictionTarget Target = PredictionTarget.Noise) : ModelConfig, IHasLayerPlan, IClassConditional
 {
     public override long[] InputShape => [InChannels, InputSize, InputSize];
 

@@ -39,7 +39,7 @@ public enum TimeEmbeddingKind
 /// (Ho &amp; Salimans 2022); a metadata vector goes through Linear → SiLU → Linear; both are added to the time embedding.
 /// Defaults are DDPM's CIFAR-10 model (preset <c>ddpm-cifar10</c>, 35,746,307 parameters).
 /// </summary>
-public sealed record UNetConfig : ModelConfig
+public sealed record UNetConfig : ModelConfig, IClassConditional
 {
     public int InChannels { get; init; } = 3;
 

@@ -29,10 +29,6 @@ internal static class CliSupport
     /// <summary>Writes the machine-readable result as the last line of standard output.</summary>
     public static void JsonLine(object result) =>
         Console.Out.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
-
-    /// <summary>The number of classes of a class-conditional model config (its <c>num_classes</c> field), or null.</summary>
-    public static int? NumClasses(string modelJson) =>
-        JsonNode.Parse(modelJson)?["num_classes"] is JsonValue v && v.TryGetValue<int>(out var n) && n > 0 ? n : null;
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread (System.Progress posts to the thread pool).</summary>

@@ -50,12 +50,12 @@ public static class SampleCommand
         if (n < 1) throw new ArgumentException($"--n {n}: need at least one sample");
         var steps = r.GetValue(Steps) ?? DefaultSteps(kind);
         var guidance = r.GetValue(Guidance);
-        int? classes = guidance is null ? null
-            : CliSupport.NumClasses(File.ReadAllText(Path.Combine(dir, Checkpoint.ModelConfigFile)))
-              ?? throw new ArgumentException("--guidance needs a class-conditional model (its model.json has no num_classes)");
 
         using var scope = torch.NewDisposeScope();
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
+        int? classes = guidance is null ? null
+            : model.Config.ClassCount() is > 0 and var c ? c
+            : throw new ArgumentException("--guidance needs a class-conditional model (this one takes no class labels)");
         var clock = Stopwatch.StartNew();
         using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes,
             options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance)));

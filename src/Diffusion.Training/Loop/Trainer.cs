@@ -158,10 +158,14 @@ public sealed class Trainer : IDisposable
         lastLoss = state.Loss;
     }
 
-    /// <summary>Labels for class-conditional data, with <see cref="TrainingConfig.LabelDropout"/> of them set to the null class.</summary>
+    /// <summary>
+    /// Labels for a class-conditional model, with <see cref="TrainingConfig.LabelDropout"/> of them set to the null class.
+    /// Labels of the data are ignored when the model takes none (an unconditional model of labelled images).
+    /// </summary>
     private Conditioning? Conditioning(DataBatch batch)
     {
-        if (batch.Labels is not { } labels || Data.NumClasses is not { } classes) return null;
+        var classes = Model.Config.ClassCount();
+        if (batch.Labels is not { } labels || classes == 0) return null;
         if (Config.LabelDropout <= 0) return new Conditioning(labels);
         var drop = torch.rand([labels.shape[0]], noiseGen).lt(Config.LabelDropout);
         return new Conditioning(torch.where(drop, torch.full_like(labels, classes), labels));
