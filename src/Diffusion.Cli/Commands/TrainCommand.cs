@@ -14,7 +14,7 @@ namespace Diffusion.Cli.Commands;
 public static class TrainCommand
 {
     private static readonly Option<string> Model = new("--model") { Description = "A preset name (e.g. mlp-seed) or a model config JSON file", Required = true };
-    private static readonly Option<string> Data = new("--data") { Description = "A data set (moons, swissroll, 8gaussians, checkerboard, circles) or a .safetensors file with 'data' (and 'labels')", Required = true };
+    private static readonly Option<string> Data = new("--data") { Description = "A data set (moons, swissroll, 8gaussians, checkerboard, circles, phantom3d, fashion-mnist), a Fashion-MNIST directory, or a .safetensors file with 'data' (and 'labels')", Required = true };
     private static readonly Option<string> Sde = new("--sde") { Description = "Forward process: vp, subvp, ve or ddpm", DefaultValueFactory = _ => "vp" };
     private static readonly Option<int?> Steps = new("--steps") { Description = "Optimizer steps in total (default 8000)" };
     private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 };

@@ -24,13 +24,13 @@ public interface IDataSource : IDisposable
     DataBatch Next(int batch, Generator generator);
 }
 
-/// <summary>A 2-D toy distribution sampled fresh for every batch (infinite data).</summary>
-public sealed class ToyDataSource(string name) : IDataSource
+/// <summary>A synthetic distribution sampled fresh for every batch (infinite data): the 2-D toy sets and 3-D phantoms.</summary>
+public sealed class GeneratedDataSource(string name, long[] sampleShape, Func<int, Generator, Tensor> sample) : IDataSource
 {
     public string Name => name;
-    public long[] SampleShape => [2];
+    public long[] SampleShape => sampleShape;
     public int? NumClasses => null;
-    public DataBatch Next(int batch, Generator generator) => new(ToyDatasets.Sample(name, batch, generator), null);
+    public DataBatch Next(int batch, Generator generator) => new(sample(batch, generator), null);
     public void Dispose() { }
 }
 
@@ -58,13 +58,22 @@ public static class DataSources
 {
     public static readonly string[] Toy = ["moons", "swissroll", "8gaussians", "checkerboard", "circles"];
 
+    /// <summary>Edge of the <c>phantom3d</c> volumes: the 3-D U-Net presets take 32³.</summary>
+    public const int PhantomSize = 32;
+
     /// <summary>
-    /// A toy set by name, <c>fashion-mnist</c> (FashionMnist's default directory), a directory holding the
+    /// A toy set by name, <c>phantom3d</c> (1×32³ volumes), <c>fashion-mnist</c> (FashionMnist's default directory), a directory holding the
     /// Fashion-MNIST files, or a .safetensors file with a tensor <c>data</c> (N, …) and optionally <c>labels</c> (N).
     /// </summary>
     public static IDataSource Resolve(string nameOrPath)
     {
-        if (Toy.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase)) return new ToyDataSource(nameOrPath.ToLowerInvariant());
+        if (Toy.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase))
+        {
+            var name = nameOrPath.ToLowerInvariant();
+            return new GeneratedDataSource(name, [2], (n, g) => ToyDatasets.Sample(name, n, g));
+        }
+        if (nameOrPath.Equals("phantom3d", StringComparison.OrdinalIgnoreCase))
+            return new GeneratedDataSource("phantom3d", [1, PhantomSize, PhantomSize, PhantomSize], (n, g) => Phantom3d.Sample(n, PhantomSize, g));
         if (nameOrPath.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase) || Directory.Exists(nameOrPath))
         {
             var (images, labels) = FashionMnist.Load(Directory.Exists(nameOrPath) ? nameOrPath : null);

@@ -52,6 +52,19 @@ public class TrainerPartsTests
     }
 
     [Fact]
+    public void Phantom_volumes_are_a_generated_data_source_for_the_3d_unets()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var data = DataSources.Resolve("phantom3d");
+        using var g = new Generator(5);
+        var batch = data.Next(2, g);
+        Assert.Equal([1L, 32, 32, 32], data.SampleShape);
+        Assert.Equal([2L, 1, 32, 32, 32], batch.X.shape);
+        Assert.Null(batch.Labels);
+        Assert.Equal(Presets.Get("unet3d32").InputShape, data.SampleShape);
+    }
+
+    [Fact]
     public void Two_runs_with_one_seed_are_bitwise_equal()
     {
         var config = new TrainingConfig { Steps = 20, Batch = 32, Seed = 3 };
