@@ -7,6 +7,8 @@ namespace Diffusion.Training.Loop;
 /// Exponential moving average of the weights (Polyak averaging; DDPM §B, score_sde's ExponentialMovingAverage):
 /// θ̄ ← θ̄ + (1 − decay)(θ − θ̄) after every optimizer step. The averages are separate tensors owned by this object,
 /// keyed by the parameters' state-dict names; sampling uses them by default.
+/// The decay warms up as score_sde's <c>use_num_updates</c>: min(decay, (1 + n)/(10 + n)) at update n, so a short
+/// run's averages are not dominated by the random initial weights (at 0.999 they would be for thousands of steps).
 /// </summary>
 public sealed class Ema : IDisposable
 {
@@ -23,11 +25,16 @@ public sealed class Ema : IDisposable
 
     public IReadOnlyDictionary<string, Tensor> Weights => shadow;
 
-    public void Update(Params parameters)
+    /// <summary>The decay used at update number <paramref name="updates"/> (0 for the first update).</summary>
+    public double DecayAt(long updates) => Math.Min(Decay, (1.0 + updates) / (10.0 + updates));
+
+    /// <summary>Moves the averages toward the weights after optimizer step number <paramref name="updates"/>.</summary>
+    public void Update(Params parameters, long updates)
     {
+        var decay = DecayAt(updates);
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        foreach (var p in parameters.Named()) shadow[p.Name].lerp_(p.Tensor, 1 - Decay);
+        foreach (var p in parameters.Named()) shadow[p.Name].lerp_(p.Tensor, 1 - decay);
     }
 
     /// <summary>Overwrites the averages with <paramref name="weights"/> (a checkpoint's), by name.</summary>

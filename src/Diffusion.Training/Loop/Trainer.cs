@@ -76,7 +76,7 @@ public sealed class Trainer : IDisposable
         if (Config.GradClip > 0) GradClip.ClipByTotalNorm(trainable, Config.GradClip);
         optimizer.step();
         optimizer.zero_grad();
-        Ema.Update(Model.Parameters);
+        Ema.Update(Model.Parameters, Step);
         Step++;
         return lastLoss = loss.item<float>();
     }

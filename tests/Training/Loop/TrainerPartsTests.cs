@@ -31,8 +31,20 @@ public class TrainerPartsTests
         var first = model.Parameters.Named().First();
         var before = first.Tensor.detach().clone();
         using (torch.no_grad()) first.Tensor.add_(1.0);
-        ema.Update(model.Parameters);
+        ema.Update(model.Parameters, updates: 1000); // past the warm-up: the decay is 0.9
         Assert.True(ema.Weights[first.Name].allclose(before + 0.1, 1e-5, 1e-6));
+    }
+
+    [Fact]
+    public void Ema_decay_warms_up_from_one_tenth()
+    {
+        using var g = new Generator(0);
+        using var model = new MlpConfig(Hidden: 8, Depth: 1).Build(g);
+        using var ema = new Ema(model.Parameters, 0.999);
+        Assert.Equal(0.1, ema.DecayAt(0), 12);
+        Assert.Equal(0.5, ema.DecayAt(8), 12);
+        Assert.Equal(0.999, ema.DecayAt(100_000), 12);
+        Assert.True(ema.DecayAt(100) < ema.DecayAt(1000));
     }
 
     [Fact]
