@@ -146,4 +146,16 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>Number of native tensors alive in this process (a leak check).</summary>
     public static long LiveNativeTensors => dt_live_tensors();
+
+    /// <summary>
+    /// <see cref="LiveNativeTensors"/> after the GC has collected and finalized every unreachable tensor, so that a
+    /// later reading differs only by what the code in between created and kept (a baseline for leak checks).
+    /// </summary>
+    public static long SettledLiveNativeTensors()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return dt_live_tensors();
+    }
 }

@@ -7,7 +7,7 @@ public class DisposeScopeTests
     [Fact]
     public void Scope_frees_every_tensor_created_inside()
     {
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
         Tensor inner;
         using (var scope = torch.NewDisposeScope())
         {

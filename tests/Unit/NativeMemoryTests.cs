@@ -9,9 +9,7 @@ public class NativeMemoryTests
     /// <summary>Resident memory not held by the managed heap: libtorch's allocations and the runtime's own.</summary>
     private static long NativeResidentBytes()
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
+        Tensor.SettledLiveNativeTensors(); // collects and finalizes first
         return ResidentBytes() - GC.GetGCMemoryInfo().TotalCommittedBytes;
     }
 

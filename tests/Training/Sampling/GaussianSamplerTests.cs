@@ -171,7 +171,7 @@ public class GaussianSamplerTests
     {
         var sde = new VpSde();
         using var g = new Generator(8);
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
         using (var result = EulerMaruyama.Sample(sde, ExactScore(sde), [128, 2], 200, g, recordAt: [1.0, 0.5, 0.1, 0.0]))
         {
             Assert.Equal(4, result.Trajectory.Count);

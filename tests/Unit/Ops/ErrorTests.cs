@@ -100,7 +100,7 @@ public class ErrorTests
     [Fact]
     public void Errors_leave_the_binding_usable_and_leak_no_tensors()
     {
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
         using (var scope = torch.NewDisposeScope())
         {
             for (var k = 0; k < 100; k++)

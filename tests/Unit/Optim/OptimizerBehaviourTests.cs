@@ -142,7 +142,7 @@ public class OptimizerBehaviourTests
         using var scope = torch.NewDisposeScope();
         var p = Param(1f, 2f);
         SetGrad(p, 1f, 1f);
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
         var opt = torch.optim.Adam([p], amsgrad: true);
         opt.step();
         Assert.Equal(before + 3, Tensor.LiveNativeTensors); // exp_avg, exp_avg_sq, max_exp_avg_sq

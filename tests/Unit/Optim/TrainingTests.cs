@@ -44,7 +44,7 @@ public class TrainingTests
         }
 
         var first = Step(); // creates the optimizer state
-        var live = Tensor.LiveNativeTensors;
+        var live = Tensor.SettledLiveNativeTensors();
         var last = first;
         for (var k = 0; k < 2000; k++) last = Step();
         Assert.Equal(live, Tensor.LiveNativeTensors);

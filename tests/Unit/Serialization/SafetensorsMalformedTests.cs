@@ -19,7 +19,7 @@ public class SafetensorsMalformedTests
         using var dir = new ScratchDirectory();
         var path = dir.File("bad.safetensors");
         File.WriteAllBytes(path, bytes);
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
 
         var inMemory = Assert.Throws<SafetensorsFormatException>(() => Safetensors.Deserialize(bytes));
         var fromFile = Assert.Throws<SafetensorsFormatException>(() => Safetensors.Load(path));
@@ -172,7 +172,7 @@ public class SafetensorsMalformedTests
         // a and b are fine; c's byte size is wrong. Nothing may be created or leaked.
         var json = "{" + A + ",\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
             + "\"c\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[16,24]}}";
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
         using (torch.NewDisposeScope()) Rejects(Header(json, 24), "needs 16 bytes", "c");
         Assert.Equal(before, Tensor.LiveNativeTensors);
     }

@@ -144,7 +144,7 @@ public class SafetensorsRoundTripTests
         byte[] bytes;
         using (torch.NewDisposeScope())
             bytes = Safetensors.Serialize(new Dictionary<string, Tensor> { ["x"] = torch.ones(2), ["y"] = torch.zeros(3) });
-        var before = Tensor.LiveNativeTensors;
+        var before = Tensor.SettledLiveNativeTensors();
         Dictionary<string, Tensor> loaded;
         using (torch.NewDisposeScope())
         {
