@@ -76,6 +76,25 @@ public class TrainerPartsTests
         Assert.Equal(Presets.Get("unet3d32").InputShape, data.SampleShape);
     }
 
+    [Theory]
+    [InlineData(0)] // an unconditional model of labelled images ignores the labels
+    [InlineData(3)] // a class-conditional one is trained on them (with label dropout to the null class)
+    public void Labelled_image_data_trains_conditional_and_unconditional_models(int classes)
+    {
+        var model = new UNetConfig
+        {
+            InChannels = 1, Size = [8, 8], Channels = 8, ChannelMult = [1, 2], NumResBlocks = 1,
+            AttentionResolutions = [], MidAttention = false, NormGroups = 4, Dropout = 0, NumClasses = classes,
+        };
+        using var g = new Generator(2);
+        var images = torch.randn([16, 1, 8, 8], g).DetachFromDisposeScope();
+        var labels = torch.randint(0, 3, [16], g).DetachFromDisposeScope();
+        using var data = new TensorDataSource("labelled", images, labels, 3);
+        using var trainer = new Trainer(model, new TrainingConfig { Steps = 2, Batch = 4, LabelDropout = 0.5 }, data);
+        trainer.Run();
+        Assert.Equal(2, trainer.Step);
+    }
+
     [Fact]
     public void Two_runs_with_one_seed_are_bitwise_equal()
     {
