@@ -55,14 +55,20 @@ internal static class UNetLayers
         rows.Add(Linear($"{path}.linear_2", s.Linear2, 1, 2));
     });
 
+    /// <summary>A stage's ResBlocks in order, each followed by its attention when the stage has attention.</summary>
+    private static void ResnetsWithAttention(List<LayerInfo> rows, LanguageExt.Seq<ResBlockPlan> resnets, LanguageExt.Seq<AttentionPlan> attentions)
+    {
+        for (var i = 0; i < resnets.Count; i++)
+        {
+            Res(rows, resnets[i], 2);
+            if (attentions.Count > 0) Attention(rows, attentions[i], 2);
+        }
+    }
+
     private static void Encoder(List<LayerInfo> rows, EncoderStagePlan d) =>
         Group(rows, Local(d.Path), d.Attentions.Count > 0 ? "AttnDownBlock" : "DownBlock", d.OutputShape, () =>
         {
-            for (var i = 0; i < d.Resnets.Count; i++)
-            {
-                Res(rows, d.Resnets[i], 2);
-                if (d.Attentions.Count > 0) Attention(rows, d.Attentions[i], 2);
-            }
+            ResnetsWithAttention(rows, d.Resnets, d.Attentions);
             if (d.Downsampler is { } s)
                 rows.Add(s.Conv is { } conv && s.Config.Kind == DownsampleKind.StridedConv
                     ? Conv(Local(s.Path), conv, s.InputShape, 2) with { Type = "Downsample" }
@@ -73,11 +79,7 @@ internal static class UNetLayers
     private static void Decoder(List<LayerInfo> rows, DecoderStagePlan u) =>
         Group(rows, Local(u.Path), u.Attentions.Count > 0 ? "AttnUpBlock" : "UpBlock", u.OutputShape, () =>
         {
-            for (var i = 0; i < u.Resnets.Count; i++)
-            {
-                Res(rows, u.Resnets[i], 2);
-                if (u.Attentions.Count > 0) Attention(rows, u.Attentions[i], 2);
-            }
+            ResnetsWithAttention(rows, u.Resnets, u.Attentions);
             if (u.Upsampler is { } s)
             {
                 // nearest ×2 then conv at the doubled size; a transposed conv reads the input size
