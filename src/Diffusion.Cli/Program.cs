@@ -8,5 +8,6 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     SampleCommand.Create(),
     DemoCommand.Create(),
     SummaryCommand.Create(),
+    BenchCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -38,6 +38,19 @@ public static partial class torch
 
     // ---- facts about the engine ----
 
+    /// <summary>
+    /// Whether the native library raised glibc's mmap and trim thresholds at load, so tensor buffers freed in a loop are
+    /// reused rather than unmapped and page-faulted back every step (set <c>DIFFUSION_MALLOC=default</c> to opt out).
+    /// </summary>
+    public static bool malloc_tuned
+    {
+        get
+        {
+            Tensor.Check(dt_malloc_tuned(out var tuned), "malloc_tuned");
+            return tuned != 0;
+        }
+    }
+
     /// <summary>The libtorch version the shim was built against, e.g. "1.13.1".</summary>
     public static unsafe string version => ReadString(dt_version);
 

@@ -28,6 +28,7 @@ public static class InfoCommand
         var cuda = torch.cuda.is_available();
         yield return ("devices", cuda ? $"cpu, {string.Join(", ", Enumerable.Range(0, torch.cuda.device_count()).Select(i => $"cuda:{i}"))}" : "cpu (no CUDA in this libtorch)");
         yield return ("CPU capability", torch.cpu_capability());
+        yield return ("allocator", torch.malloc_tuned ? "glibc malloc, buffers kept for reuse (DIFFUSION_MALLOC=default to opt out)" : "glibc malloc, default thresholds");
         yield return (".NET", Environment.Version.ToString());
     }
 }
