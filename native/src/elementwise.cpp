@@ -1,6 +1,7 @@
 // Elementwise arithmetic, comparisons and in-place updates. Ops are chosen by a code
 // shared with Diffusion.Torch (UnaryOp / BinaryOp enums), which keeps the shim small.
 #include "shim.h"
+#include "activations.h"
 
 namespace {
 enum Unary : int32_t {
@@ -26,7 +27,7 @@ at::Tensor unary(int32_t op, const at::Tensor& a) {
     case TANH: return at::tanh(a);
     case SIGMOID: return at::sigmoid(a);
     case RELU: return at::relu(a);
-    case SILU: return at::silu(a);
+    case SILU: return dt::silu(a);
     case GELU: return at::gelu(a, "none");
     case GELU_TANH: return at::gelu(a, "tanh");
     case SIGN: return at::sign(a);
