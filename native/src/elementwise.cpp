@@ -29,7 +29,7 @@ at::Tensor unary(int32_t op, const at::Tensor& a) {
     case RELU: return at::relu(a);
     case SILU: return dt::silu(a);
     case GELU: return at::gelu(a, "none");
-    case GELU_TANH: return at::gelu(a, "tanh");
+    case GELU_TANH: return dt::gelu_tanh(a);
     case SIGN: return at::sign(a);
     case FLOOR: return at::floor(a);
     case CEIL: return at::ceil(a);

@@ -5,4 +5,6 @@
 namespace dt::kernels {
 void silu_forward(const float* x, float* y, int64_t n);
 void silu_backward(const float* grad, const float* x, float* out, int64_t n);
+void gelu_tanh_forward(const float* x, float* y, int64_t n);
+void gelu_tanh_backward(const float* grad, const float* x, float* out, int64_t n);
 }  // namespace dt::kernels

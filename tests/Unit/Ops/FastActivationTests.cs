@@ -1,0 +1,92 @@
+using Xunit;
+using F = Diffusion.Torch.torch.nn.functional;
+
+namespace Diffusion.Torch.Tests.Ops;
+
+/// <summary>
+/// float32 SiLU and tanh-GELU run on the shim's own vectorised kernels (forward and backward); these check them
+/// against the float64 ATen computation over the whole float range, and that layout and threading do not change results.
+/// </summary>
+public class FastActivationTests
+{
+    private static Tensor Apply(string op, Tensor x) => op == "silu" ? F.silu(x) : F.gelu(x, "tanh");
+
+    private static (double[] Value, double[] Grad) ValueAndGrad(string op, Tensor x)
+    {
+        using var scope = torch.NewDisposeScope();
+        var leaf = x.detach().requires_grad_();
+        var y = Apply(op, leaf);
+        y.sum().backward();
+        return (TensorAssert.Values(y.detach()), TensorAssert.Values(leaf.grad!));
+    }
+
+    [Theory]
+    [InlineData("silu")]
+    [InlineData("gelu_tanh")]
+    public void Float32_value_and_gradient_match_float64_from_minus_to_plus_100(string op)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x64 = torch.linspace(-100, 100, 400_001, ScalarType.Float64);
+        var (value32, grad32) = ValueAndGrad(op, x64.to(ScalarType.Float32));
+        var exact = x64.to(ScalarType.Float32).to(ScalarType.Float64);                    // the same inputs, in float64
+        var (value64, grad64) = ValueAndGrad(op, exact);                                   // ATen's float64 kernels
+        // ATen's 0.5x(1 + tanh u) cancels to 0 below x ≈ −8 even in float64; the identity 1 + tanh u = 2σ(2u) does not.
+        if (op == "gelu_tanh") value64 = TensorAssert.Values(exact * (exact + exact.pow(3) * 0.044715).mul(2 * Math.Sqrt(2 / Math.PI)).sigmoid());
+        // SiLU's exponent −x is exact; GELU's v = 2√(2/π)(x + 0.044715x³) is rounded, and σ(v) for v ≪ 0 amplifies
+        // that by |v| (up to ~60 where the value is still a normal float), so its tail gets 1e-5.
+        TensorAssert.Close(value64, value32, rtol: op == "silu" ? 1e-6 : 1e-5, atol: 1e-30, context: op);
+        // Both derivatives are bounded (|f′| < 1.13) and cross zero near x = −1.28 and −0.75, where float32 cancellation
+        // costs relative accuracy: hold the gradient to about 1 ulp of 1 absolute as well as 2e-6 relative.
+        TensorAssert.Close(grad64, grad32, rtol: 2e-6, atol: 1.2e-7, context: op + " backward");
+    }
+
+    [Theory]
+    [InlineData("silu")]
+    [InlineData("gelu_tanh")]
+    public void Strided_input_gives_what_its_contiguous_copy_gives(string op)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(3);
+        var x = torch.randn([64, 48], g) * 4;
+        Assert.Equal(TensorAssert.Values(Apply(op, x).transpose(0, 1)), TensorAssert.Values(Apply(op, x.transpose(0, 1))));
+    }
+
+    [Theory]
+    [InlineData("silu")]
+    [InlineData("gelu_tanh")]
+    public void Two_threads_compute_bitwise_what_one_does(string op)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(4);
+        var x = torch.randn([8, 32, 28, 28], g) * 3; // several parallel chunks
+        var before = torch.get_num_threads();
+        try
+        {
+            torch.set_num_threads(1);
+            var one = ValueAndGrad(op, x);
+            torch.set_num_threads(2);
+            var two = ValueAndGrad(op, x);
+            Assert.Equal(one.Value, two.Value);
+            Assert.Equal(one.Grad, two.Grad);
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+
+    [Theory]
+    [InlineData("silu", true)]
+    [InlineData("gelu_tanh", false)]
+    public void Infinities_nan_and_underflow_give_what_aten_gives(string op, bool negativeZeroGrad)
+    {
+        // PyTorch 1.13 on [-inf, inf, nan, 0, -100]: values [nan, inf, nan, 0, -0]; gradients [nan, nan, nan, 0.5, ∓0]
+        // (−0 for silu, +0 for tanh-GELU).
+        using var scope = torch.NewDisposeScope();
+        var (value, grad) = ValueAndGrad(op, torch.tensor(new[] { float.NegativeInfinity, float.PositiveInfinity, float.NaN, 0f, -100f }));
+        Assert.Equal([double.NaN, double.PositiveInfinity, double.NaN, 0, 0], value);
+        Assert.Equal([double.NaN, double.NaN, double.NaN, 0.5, 0], grad);
+        Assert.True(double.IsNegative(value[4]), "silu(−100) is −0");
+        Assert.Equal(negativeZeroGrad, double.IsNegative(grad[4]));
+    }
+}
