@@ -2,10 +2,11 @@
 # One entry point for a fresh Debian 12 machine:
 #   ./bootstrap.sh demo   install what is missing, build, run the main job (diffusion demo)
 #   ./bootstrap.sh test   install what is missing, build, run every test project, print "N passed, N failed, N skipped"
+#   ./bootstrap.sh bench  install what is missing, build, run the benchmark cases side by side with PyTorch
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-demo}
-case "$mode" in demo | test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
+case "$mode" in demo | test | bench) ;; *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;; esac
 
 # ---- prerequisites ----
 if ! command -v dotnet >/dev/null 2>&1 || ! dotnet --list-sdks 2>/dev/null | grep -q '^10\.'; then
@@ -21,7 +22,8 @@ fi
 # selects, and the reference BLAS it otherwise gets is ~15× slower for matrix multiplies.
 packages=(libtorch-dev libopenblas0-openmp g++ cmake dataset-fashion-mnist)
 # Debian's python3-torch (the same libtorch) makes the PyTorch reference fixtures and runs interop tests.
-[ "$mode" = test ] && packages+=(python3-torch)
+# bench/pytorch_reference.py runs the benchmark cases on it.
+[ "$mode" != demo ] && packages+=(python3-torch)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -36,6 +38,9 @@ dotnet build Diffusion.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 
 if [ "$mode" = demo ]; then
   exec dotnet src/Diffusion.Cli/bin/Release/net10.0/diffusion.dll demo
+fi
+if [ "$mode" = bench ]; then
+  exec /usr/bin/python3 bench/side_by_side.py --no-build --markdown
 fi
 
 # ---- tests: every project, then one summed line ----
