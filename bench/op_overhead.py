@@ -9,6 +9,7 @@ torch.set_num_threads(1)
 g = torch.Generator().manual_seed(0)
 a, b = torch.randn(4, generator=g), torch.randn(4, generator=g)
 x, w, bias = torch.randn(64, 128, generator=g), torch.randn(128, 128, generator=g), torch.randn(128, generator=g)
+hidden = torch.randn(1024, 128, generator=g)
 
 
 class ResBlock(torch.nn.Module):
@@ -33,6 +34,8 @@ cases = {
     "add (4 elements)": lambda: a.add(b),
     "add_ in place (4 elements)": lambda: a.add_(b),
     "linear 64x128 -> 128": lambda: F.linear(x, w, bias),
+    "silu 1024x128": lambda: F.silu(hidden),
+    "gelu tanh 1024x128": lambda: F.gelu(hidden, approximate="tanh"),
     "ResBlock forward 4x32x16x16": lambda: block(image, temb),
 }
 with torch.no_grad():

@@ -37,6 +37,15 @@ def pytorch(case, threads):
     return run_json([sys.executable, REFERENCE, "--case", case, "--threads", str(threads), "--json"])
 
 
+def matmul_gflops(threads):
+    """The machine's single-precision matrix-multiply rate: a 2048³ torch.mm (OpenBLAS), best of 5, in a fresh process."""
+    code = (
+        "import time, torch; torch.set_num_threads(%d); a = torch.randn(2048, 2048); b = torch.randn(2048, 2048); a @ b\n"
+        "best = min((lambda s: (a @ b, time.perf_counter() - s)[1])(time.perf_counter()) for _ in range(5))\n"
+        "print(2 * 2048 ** 3 / best / 1e9)" % threads)
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", nargs="*", default=CASES, choices=CASES)
@@ -48,6 +57,8 @@ def main():
         subprocess.run(["dotnet", "build", "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly",
                         os.path.join(ROOT, "src", "Diffusion.Cli")], check=True)
 
+    peak = {n: matmul_gflops(n) for n in (1, 2)}
+    print(f"  matmul peak (2048³ sgemm): {peak[1]:.1f} GFLOP/s on 1 thread, {peak[2]:.1f} on 2", file=sys.stderr)
     rows = []
     for case in args.case:
         runs = {"ours": [], 1: [], 2: []}
@@ -67,14 +78,16 @@ def main():
             "pytorch_2t_ms": median[2] * 1e3,
             "pytorch_best_threads": best,
             "ratio": median["ours"] / median[best],
+            "ours_gflops": 2 * runs["ours"][0]["macs_per_step"] / median["ours"] / 1e9,
             "ours_peak_rss_mib": max(x["peak_rss_mib"] for x in runs["ours"]),
             "pytorch_peak_rss_mib": max(x["peak_rss_mib"] for x in runs[best]),
         })
 
     header = ["case", "Diffusion ms/step (threads)", "PyTorch 1 thread", "PyTorch 2 threads", "ratio C#/PyTorch best",
-              "peak RSS C# / PyTorch (MiB)"]
+              "Diffusion GFLOP/s (% of matmul peak)", "peak RSS C# / PyTorch (MiB)"]
     lines = [[r["case"], f"{r['ours_ms']:.2f} ({r['ours_threads']})", f"{r['pytorch_1t_ms']:.2f}",
               f"{r['pytorch_2t_ms']:.2f}", f"{r['ratio']:.2f}",
+              f"{r['ours_gflops']:.1f} ({100 * r['ours_gflops'] / peak[r['ours_threads']]:.0f}%)",
               f"{r['ours_peak_rss_mib']:.0f} / {r['pytorch_peak_rss_mib']:.0f}"] for r in rows]
     if args.markdown:
         print("| " + " | ".join(header) + " |")
@@ -85,6 +98,7 @@ def main():
         widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
         for line in [header] + lines:
             print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
+    print(f"matmul peak (2048³ sgemm): {peak[1]:.1f} GFLOP/s on 1 thread, {peak[2]:.1f} GFLOP/s on 2")
     for r in rows:
         print(json.dumps(r))
 
