@@ -1,7 +1,8 @@
 // Functional neural-network ops (torch.nn.functional). Composition of layers stays in C#.
 #include "shim.h"
+#include "gemm.h"
 
-DT_API int dt_linear(TensorH x, TensorH w, TensorH b, TensorH* out) { DT_TRY(*out = dt::wrap(at::linear(*x, *w, dt::opt(b)))) }
+DT_API int dt_linear(TensorH x, TensorH w, TensorH b, TensorH* out) { DT_TRY(*out = dt::wrap(dt::linear(*x, *w, dt::or_undefined(b)))) }
 
 // Convolution of any spatial rank; n is the number of spatial dims (1, 2 or 3).
 DT_API int dt_convolution(TensorH x, TensorH w, TensorH b, const int64_t* stride, const int64_t* padding,

@@ -1,5 +1,6 @@
 // Process-wide settings and facts: threads, version, devices, CPU capability.
 #include "shim.h"
+#include "gemm.h"
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 #include <torch/version.h>
@@ -31,3 +32,4 @@ DT_API int dt_version(char* buf, int32_t cap, int32_t* needed) {
 }
 DT_API int dt_show_config(char* buf, int32_t cap, int32_t* needed) { DT_TRY(copy_out(at::show_config(), buf, cap, needed)) }
 DT_API int dt_parallel_info(char* buf, int32_t cap, int32_t* needed) { DT_TRY(copy_out(at::get_parallel_info(), buf, cap, needed)) }
+DT_API int dt_gemm_backend(char* buf, int32_t cap, int32_t* needed) { DT_TRY(copy_out(dt::gemm_backend(), buf, cap, needed)) }

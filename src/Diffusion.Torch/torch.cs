@@ -59,6 +59,12 @@ public static partial class torch
 
     public static unsafe string parallel_info() => ReadString(dt_parallel_info);
 
+    /// <summary>
+    /// What computes float32 CPU matrix products in <c>linear</c>: "onednn" (the oneDNN library libtorch loaded, AVX-512
+    /// where the CPU has it) or "aten" (libtorch's BLAS: a libtorch without a shared oneDNN, or <c>DIFFUSION_GEMM=aten</c>).
+    /// </summary>
+    public static unsafe string gemm_backend() => ReadString(dt_gemm_backend);
+
     /// <summary>The vector instruction set libtorch dispatches to on this CPU (e.g. "AVX2").</summary>
     public static string cpu_capability()
     {

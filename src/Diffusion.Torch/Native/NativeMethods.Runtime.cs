@@ -39,4 +39,5 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static unsafe partial int dt_version(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static unsafe partial int dt_show_config(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static unsafe partial int dt_parallel_info(byte* buf, int cap, out int needed);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_gemm_backend(byte* buf, int cap, out int needed);
 }
