@@ -40,7 +40,7 @@ if [ "$mode" = demo ]; then
   exec dotnet src/Diffusion.Cli/bin/Release/net10.0/diffusion.dll demo
 fi
 if [ "$mode" = bench ]; then
-  exec /usr/bin/python3 bench/side_by_side.py --no-build --markdown
+  exec /usr/bin/python3 bench/side_by_side.py --no-build --markdown --tuned-malloc
 fi
 
 # ---- tests: every project, then one summed line ----

@@ -6,7 +6,10 @@ C#, PyTorch on 1 thread, PyTorch on 2 threads, so drifts in machine load hit all
 time is its median over the rounds. PyTorch gets its best thread count for the case; our side runs with
 its defaults (the thread policy chooses). Run with Debian's python3-torch:
 
-    /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown]
+    /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown] [--tuned-malloc]
+
+With --tuned-malloc PyTorch also runs with the glibc malloc settings our shim makes for itself (through glibc's
+MALLOC_*_THRESHOLD_ variables), to show what is left of our lead once PyTorch stops page-faulting its activations.
 
 Builds the CLI first (dotnet build -c Release) unless --no-build is given.
 """
@@ -24,8 +27,13 @@ CLI = os.path.join(ROOT, "src", "Diffusion.Cli", "bin", "Release", "net10.0", "d
 REFERENCE = os.path.join(ROOT, "bench", "pytorch_reference.py")
 
 
-def run_json(command):
-    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+# glibc's malloc settings our shim makes at load (native/src/allocator.cpp), handed to PyTorch through glibc's own
+# environment tunables: by default PyTorch maps and page-faults its larger activations afresh at every op.
+TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+
+
+def run_json(command, env=None):
+    out = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT, env=env).stdout
     return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
 
 
@@ -33,17 +41,31 @@ def ours(case):
     return run_json(["dotnet", CLI, "bench", "--case", case, "--json"])
 
 
-def pytorch(case, threads):
-    return run_json([sys.executable, REFERENCE, "--case", case, "--threads", str(threads), "--json"])
+def pytorch(case, threads, tuned_malloc=False):
+    env = {**os.environ, **TUNED_MALLOC} if tuned_malloc else None
+    return run_json([sys.executable, REFERENCE, "--case", case, "--threads", str(threads), "--json"], env)
 
 
 def matmul_gflops(threads):
-    """The machine's single-precision matrix-multiply rate: a 2048³ torch.mm (OpenBLAS), best of 5, in a fresh process."""
+    """The machine's single-precision matrix-multiply rate: a 2048³ product, best of 5, in a fresh process, from both
+    GEMMs libtorch carries here — torch.mm (the system BLAS, OpenBLAS) and oneDNN's sgemm (what our linear layers run)."""
     code = (
-        "import time, torch; torch.set_num_threads(%d); a = torch.randn(2048, 2048); b = torch.randn(2048, 2048); a @ b\n"
-        "best = min((lambda s: (a @ b, time.perf_counter() - s)[1])(time.perf_counter()) for _ in range(5))\n"
-        "print(2 * 2048 ** 3 / best / 1e9)" % threads)
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+        "import ctypes, time, torch; torch.set_num_threads(%d); n = 2048\n"
+        "a, b, c = torch.randn(n, n), torch.randn(n, n), torch.empty(n, n)\n"
+        "f = ctypes.CDLL('libdnnl.so.2').dnnl_sgemm\n"
+        "f.argtypes = [ctypes.c_char, ctypes.c_char] + [ctypes.c_int64] * 3 + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int64,"
+        " ctypes.c_void_p, ctypes.c_int64, ctypes.c_float, ctypes.c_void_p, ctypes.c_int64]\n"
+        "onednn = lambda: f(b'N', b'N', n, n, n, 1.0, a.data_ptr(), n, b.data_ptr(), n, 0.0, c.data_ptr(), n)\n"
+        "def best(fn):\n"
+        "    fn(); return 2 * n ** 3 / min((lambda s: (fn(), time.perf_counter() - s)[1])(time.perf_counter()) for _ in range(5)) / 1e9\n"
+        "print(best(lambda: a @ b), best(onednn))" % threads)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()
+    return {"openblas": float(out[0]), "onednn": float(out[1])}
+
+
+def describe(rates):
+    return "; ".join(f"2048³ sgemm on {n} thread{'s' if n > 1 else ''}: OpenBLAS (torch.mm) {r['openblas']:.0f} GFLOP/s, "
+                     f"oneDNN {r['onednn']:.0f} GFLOP/s" for n, r in rates.items())
 
 
 def main():
@@ -52,43 +74,55 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--tuned-malloc", action="store_true",
+                        help="also run PyTorch with our glibc malloc settings and report that ratio too")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["dotnet", "build", "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly",
                         os.path.join(ROOT, "src", "Diffusion.Cli")], check=True)
 
-    peak = {n: matmul_gflops(n) for n in (1, 2)}
-    print(f"  matmul peak (2048³ sgemm): {peak[1]:.1f} GFLOP/s on 1 thread, {peak[2]:.1f} on 2", file=sys.stderr)
+    rates = {n: matmul_gflops(n) for n in (1, 2)}
+    peak = {n: max(r.values()) for n, r in rates.items()}
+    print(f"  {describe(rates)}", file=sys.stderr)
     rows = []
     for case in args.case:
-        runs = {"ours": [], 1: [], 2: []}
+        sides = ["ours", (1, False), (2, False)] + ([(1, True), (2, True)] if args.tuned_malloc else [])
+        runs = {side: [] for side in sides}
         for r in range(args.rounds):
-            for side in ("ours", 1, 2):
-                result = ours(case) if side == "ours" else pytorch(case, side)
+            for side in sides:
+                result = ours(case) if side == "ours" else pytorch(case, *side)
                 runs[side].append(result)
-                print(f"  round {r + 1} {case} {'diffusion' if side == 'ours' else f'pytorch/{side}t'}: "
-                      f"{result['seconds_per_step'] * 1e3:.3f} ms/step", file=sys.stderr, flush=True)
+                name = "diffusion" if side == "ours" else f"pytorch/{side[0]}t{' tuned malloc' if side[1] else ''}"
+                print(f"  round {r + 1} {case} {name}: {result['seconds_per_step'] * 1e3:.3f} ms/step", file=sys.stderr, flush=True)
         median = {side: statistics.median(x["seconds_per_step"] for x in results) for side, results in runs.items()}
-        best = 1 if median[1] <= median[2] else 2
-        rows.append({
+        best = 1 if median[(1, False)] <= median[(2, False)] else 2
+        row = {
             "case": case,
             "ours_ms": median["ours"] * 1e3,
             "ours_threads": runs["ours"][0]["threads"],
-            "pytorch_1t_ms": median[1] * 1e3,
-            "pytorch_2t_ms": median[2] * 1e3,
+            "pytorch_1t_ms": median[(1, False)] * 1e3,
+            "pytorch_2t_ms": median[(2, False)] * 1e3,
             "pytorch_best_threads": best,
-            "ratio": median["ours"] / median[best],
+            "ratio": median["ours"] / median[(best, False)],
             "ours_gflops": 2 * runs["ours"][0]["macs_per_step"] / median["ours"] / 1e9,
             "ours_peak_rss_mib": max(x["peak_rss_mib"] for x in runs["ours"]),
-            "pytorch_peak_rss_mib": max(x["peak_rss_mib"] for x in runs[best]),
-        })
+            "pytorch_peak_rss_mib": max(x["peak_rss_mib"] for x in runs[(best, False)]),
+        }
+        if args.tuned_malloc:
+            tuned = min(median[(1, True)], median[(2, True)])
+            row.update(pytorch_tuned_ms=tuned * 1e3, ratio_tuned=median["ours"] / tuned)
+        rows.append(row)
 
     header = ["case", "Diffusion ms/step (threads)", "PyTorch 1 thread", "PyTorch 2 threads", "ratio C#/PyTorch best",
-              "Diffusion GFLOP/s (% of matmul peak)", "peak RSS C# / PyTorch (MiB)"]
+              "Diffusion GFLOP/s (% of sgemm peak)", "peak RSS C# / PyTorch (MiB)"]
     lines = [[r["case"], f"{r['ours_ms']:.2f} ({r['ours_threads']})", f"{r['pytorch_1t_ms']:.2f}",
               f"{r['pytorch_2t_ms']:.2f}", f"{r['ratio']:.2f}",
               f"{r['ours_gflops']:.1f} ({100 * r['ours_gflops'] / peak[r['ours_threads']]:.0f}%)",
               f"{r['ours_peak_rss_mib']:.0f} / {r['pytorch_peak_rss_mib']:.0f}"] for r in rows]
+    if args.tuned_malloc:
+        header[5:5] = ["PyTorch best, tuned malloc", "ratio vs tuned"]
+        for line, r in zip(lines, rows):
+            line[5:5] = [f"{r['pytorch_tuned_ms']:.2f}", f"{r['ratio_tuned']:.2f}"]
     if args.markdown:
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
@@ -98,7 +132,7 @@ def main():
         widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
         for line in [header] + lines:
             print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
-    print(f"matmul peak (2048³ sgemm): {peak[1]:.1f} GFLOP/s on 1 thread, {peak[2]:.1f} GFLOP/s on 2")
+    print(describe(rates))
     for r in rows:
         print(json.dumps(r))
 

@@ -2,6 +2,7 @@ using Diffusion.Primitives;
 using Diffusion.Torch;
 using LanguageExt;
 using static LanguageExt.Prelude;
+using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Architectures;
 
@@ -58,13 +59,32 @@ public sealed class MlpScoreNet : IScoreModel
         var shape = x.shape;
         if (shape.Length != 2 || shape[1] != config.DataDim) throw new ShapeException("mlp", $"input [N, {config.DataDim}]", shape);
         using var scope = torch.NewDisposeScope();
-        var h = torch.cat([x, Sinusoidal.Embed(config.Time, t)], 1); // (N, data + time)
-        for (var i = 0; i < parameters.Linears.Count; i++)
+        var h = SharesOneTime(t) ? FirstLayerAtOneTime(x, t) : Linear.Forward(parameters.Linears[0], torch.cat([x, Sinusoidal.Embed(config.Time, t)], 1));
+        for (var i = 1; i < parameters.Linears.Count; i++)
         {
+            h = Activations.Apply(config.Activation, h);
             h = Linear.Forward(parameters.Linears[i], h); // (N, hidden) — (N, data) after the last
-            if (i < parameters.Linears.Count - 1) h = Activations.Apply(config.Activation, h);
         }
         return h.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Whether the batch has one time for every row, as in each step of a sampler. Checked on CPU only: reading the answer
+    /// costs two reductions here, and a device synchronisation on a GPU.
+    /// </summary>
+    private static bool SharesOneTime(Tensor t) => t.numel() > 1 && t.device.Type == DeviceType.CPU && t.min().item<double>() == t.max().item<double>();
+
+    /// <summary>
+    /// The first layer when every row has the same time: concat(x, e)·W₁ᵀ + b₁ = x·W₁ₓᵀ + (e·W₁ₜᵀ + b₁), the bracket one row
+    /// broadcast over the batch. It skips the (N, time) sines and cosines and the concatenation, and the large GEMM shrinks
+    /// from depth data + time to depth data (measured below).
+    /// </summary>
+    private Tensor FirstLayerAtOneTime(Tensor x, Tensor t)
+    {
+        var first = parameters.Linears[0];
+        var once = Sinusoidal.Embed(config.Time, t.narrow(0, 0, 1));                                        // (1, time)
+        var timeTerm = F.linear(once, first.Weight.narrow(1, config.DataDim, config.TimeDim), first.Bias);  // (1, hidden)
+        return F.linear(x, first.Weight.narrow(1, 0, config.DataDim)) + timeTerm;                         // (N, hidden)
     }
 
     public IReadOnlyList<LayerInfo> Layers

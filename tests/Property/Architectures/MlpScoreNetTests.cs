@@ -29,6 +29,27 @@ public class MlpScoreNetTests
     }
 
     [Fact]
+    public void A_batch_sharing_one_time_gets_what_each_row_would_get_alone()
+    {
+        // One time for the whole batch takes the split first layer; a batch with one more row at another time takes the
+        // concatenation. The shared rows must agree, in value and in the gradient that reaches the weights.
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(4);
+        using var model = Presets.Get("mlp-seed").Build(g);
+        var x = torch.randn([64, 2], g);
+        var shared = model.Forward(x, torch.full([64], 417.0));
+        var mixed = model.Forward(torch.cat([x, torch.randn([1, 2], g)], 0), torch.cat([torch.full([64], 417.0), torch.full([1], 3.0)], 0));
+        Assert.True(mixed.narrow(0, 0, 64).allclose(shared, 1e-5, 1e-5));
+
+        var weight = model.Parameters.Named().First().Tensor;  // net.0.weight: split on one path, whole on the other
+        shared.square().sum().backward();
+        var viaSplit = weight.grad!.clone();
+        weight.zero_grad();
+        mixed.narrow(0, 0, 64).square().sum().backward();
+        Assert.True(weight.grad!.allclose(viaSplit, 1e-4, 1e-4));
+    }
+
+    [Fact]
     public void Wrong_input_width_names_the_model_and_both_shapes()
     {
         using var scope = torch.NewDisposeScope();
