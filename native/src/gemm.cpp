@@ -1,6 +1,6 @@
 // Linear layers on oneDNN's sgemm. ATen 1.13 sends float32 matrix products to the system BLAS, and Debian's libtorch
 // gets OpenBLAS, whose kernels here are its Haswell (AVX2) ones; oneDNN — which libtorch already loads for its
-// convolutions — has AVX-512 JIT GEMMs that run 2–3× faster on this machine (bench/README.md). We use the very
+// convolutions — has AVX-512 JIT GEMMs that run 2–3× faster on this machine (README, Performance). We use the very
 // oneDNN library libtorch loaded (RTLD_NOLOAD: same build, same OpenMP pool, nothing new on the loader path); a
 // libtorch that links oneDNN statically (PyTorch's own builds) has none to offer, and ATen serves as before.
 // DIFFUSION_GEMM=aten turns the oneDNN path off, e.g. to compare the two.

@@ -1,4 +1,4 @@
-// Dense float32 matrix products on oneDNN's sgemm (gemm.cpp) where the process has it, ATen's otherwise.
+// Linear layers on oneDNN's sgemm (gemm.cpp) where the process has a shared oneDNN, on ATen otherwise.
 #pragma once
 #include <ATen/ATen.h>
 
