@@ -77,7 +77,7 @@ public sealed class MlpScoreNet : IScoreModel
     /// <summary>
     /// The first layer when every row has the same time: concat(x, e)·W₁ᵀ + b₁ = x·W₁ₓᵀ + (e·W₁ₜᵀ + b₁), the bracket one row
     /// broadcast over the batch. It skips the (N, time) sines and cosines and the concatenation, and the large GEMM shrinks
-    /// from depth data + time to depth data (measured below).
+    /// from depth data + time to depth data (an Euler–Maruyama step on 10,000 points: 15–30 % faster; README, Performance).
     /// </summary>
     private Tensor FirstLayerAtOneTime(Tensor x, Tensor t)
     {
