@@ -84,9 +84,10 @@ def main():
     rates = {n: matmul_gflops(n) for n in (1, 2)}
     peak = {n: max(r.values()) for n, r in rates.items()}
     print(f"  {describe(rates)}", file=sys.stderr)
+    # "ours", then PyTorch as (threads, tuned malloc)
+    sides = ["ours", (1, False), (2, False)] + ([(1, True), (2, True)] if args.tuned_malloc else [])
     rows = []
     for case in args.case:
-        sides = ["ours", (1, False), (2, False)] + ([(1, True), (2, True)] if args.tuned_malloc else [])
         runs = {side: [] for side in sides}
         for r in range(args.rounds):
             for side in sides:
