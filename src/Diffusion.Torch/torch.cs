@@ -38,19 +38,6 @@ public static partial class torch
 
     // ---- facts about the engine ----
 
-    /// <summary>
-    /// Whether the native library raised glibc's mmap and trim thresholds at load, so tensor buffers freed in a loop are
-    /// reused rather than unmapped and page-faulted back every step (set <c>DIFFUSION_MALLOC=default</c> to opt out).
-    /// </summary>
-    public static bool malloc_tuned
-    {
-        get
-        {
-            Tensor.Check(dt_malloc_tuned(out var tuned), "malloc_tuned");
-            return tuned != 0;
-        }
-    }
-
     /// <summary>The libtorch version the shim was built against, e.g. "1.13.1".</summary>
     public static unsafe string version => ReadString(dt_version);
 
@@ -85,6 +72,41 @@ public static partial class torch
         var buf = new byte[needed];
         fixed (byte* p = buf) Tensor.Check(call(p, buf.Length, out _), "query");
         return Encoding.UTF8.GetString(buf, 0, Math.Max(0, needed - 1));
+    }
+
+    /// <summary>
+    /// CPU tensor memory. Buffers of 128 KiB and more come from the shim's caching allocator (page-aligned mappings kept
+    /// for reuse when freed, so a training step that repeats the previous one's sizes maps nothing new, and the
+    /// footprint is bounded by the most memory ever live at once); smaller ones from glibc malloc. The statistics
+    /// count the large buffers only. <c>DIFFUSION_MALLOC=default</c> keeps libtorch's own allocator (no statistics).
+    /// </summary>
+    public static class cpu
+    {
+        /// <summary>Whether the caching allocator is in use (false with <c>DIFFUSION_MALLOC=default</c>).</summary>
+        public static bool caching_allocator
+        {
+            get
+            {
+                Tensor.Check(dt_cpu_caching_allocator(out var installed), "cpu.caching_allocator");
+                return installed != 0;
+            }
+        }
+
+        public static unsafe CpuMemoryStats memory_stats()
+        {
+            var v = stackalloc long[7];
+            Tensor.Check(dt_cpu_memory_stats(v), "cpu.memory_stats");
+            return new CpuMemoryStats(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+        }
+
+        /// <summary>Bytes in live tensors' large buffers.</summary>
+        public static long memory_allocated() => memory_stats().Allocated;
+
+        /// <summary>Bytes mapped for large buffers: live plus cached for reuse.</summary>
+        public static long memory_reserved() => memory_stats().Reserved;
+
+        /// <summary>Unmaps every cached buffer (live tensors keep theirs), e.g. after a large evaluation.</summary>
+        public static void empty_cache() => Tensor.Check(dt_cpu_empty_cache(), "cpu.empty_cache");
     }
 
     public static class cuda

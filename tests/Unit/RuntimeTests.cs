@@ -19,13 +19,6 @@ public class RuntimeTests
     }
 
     [Fact]
-    public void On_linux_freed_tensor_buffers_are_kept_for_reuse_unless_opted_out()
-    {
-        var optedOut = Environment.GetEnvironmentVariable("DIFFUSION_MALLOC") == "default";
-        Assert.Equal(OperatingSystem.IsLinux() && !optedOut, torch.malloc_tuned);
-    }
-
-    [Fact]
     public void Thread_count_can_be_set_and_read_back()
     {
         var before = torch.get_num_threads();

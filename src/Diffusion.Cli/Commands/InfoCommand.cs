@@ -28,7 +28,8 @@ public static class InfoCommand
         var cuda = torch.cuda.is_available();
         yield return ("devices", cuda ? $"cpu, {string.Join(", ", Enumerable.Range(0, torch.cuda.device_count()).Select(i => $"cuda:{i}"))}" : "cpu (no CUDA in this libtorch)");
         yield return ("CPU capability", torch.cpu_capability());
-        yield return ("allocator", torch.malloc_tuned ? "glibc malloc, buffers kept for reuse (DIFFUSION_MALLOC=default to opt out)" : "glibc malloc, default thresholds");
+        yield return ("CPU allocator", torch.cpu.caching_allocator
+            ? "caching: buffers ≥ 128 KiB kept for reuse, smaller ones glibc malloc (DIFFUSION_MALLOC=default to opt out)" : "libtorch's default (glibc malloc)");
         yield return ("float32 GEMM", torch.gemm_backend() == "onednn"
             ? "oneDNN sgemm for linear layers (DIFFUSION_GEMM=aten to opt out)" : "libtorch's BLAS (no shared oneDNN in this libtorch, or DIFFUSION_GEMM=aten)");
         yield return (".NET", Environment.Version.ToString());

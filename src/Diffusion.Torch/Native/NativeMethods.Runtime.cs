@@ -32,7 +32,9 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_get_num_threads(out int n);
     [LibraryImport(Lib)] internal static partial int dt_set_num_threads(int n);
     [LibraryImport(Lib)] internal static partial int dt_get_num_interop_threads(out int n);
-    [LibraryImport(Lib)] internal static partial int dt_malloc_tuned(out int tuned);
+    [LibraryImport(Lib)] internal static partial int dt_cpu_caching_allocator(out int installed);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_cpu_memory_stats(long* out7);
+    [LibraryImport(Lib)] internal static partial int dt_cpu_empty_cache();
     [LibraryImport(Lib)] internal static partial int dt_cuda_is_available(out int available);
     [LibraryImport(Lib)] internal static partial int dt_cuda_device_count(out int count);
     [LibraryImport(Lib)] internal static partial int dt_cuda_synchronize(int device);

@@ -5,6 +5,8 @@ namespace Diffusion.Training.Benchmarks;
 /// (warm-up included), present for runs that long; with <see cref="PeakRssMib"/> taken at the end, it shows whether
 /// native memory stays flat over a long run. <see cref="MacsPerStep"/> counts multiply-accumulates from the layer
 /// table (a backward pass as two forwards), so 2·MACs/<see cref="SecondsPerStep"/> is the achieved FLOP rate.
+/// <see cref="CpuMapsAtStep100"/> and <see cref="CpuMaps"/> count the blocks the caching CPU allocator had mapped by
+/// then (<see cref="Torch.CpuMemoryStats.Maps"/>): equal when every step after the 100th reused the buffers of earlier ones.
 /// </summary>
 public sealed record BenchmarkResult(string Impl, string Case, double SecondsPerStep, int Threads, long Params, double PeakRssMib,
-    int Steps, int Warmup, double? PeakRssMibAtStep100, double MacsPerStep);
+    int Steps, int Warmup, double? PeakRssMibAtStep100, double MacsPerStep, long? CpuMapsAtStep100, long CpuMaps);

@@ -36,11 +36,13 @@ public static class BenchmarkRunner
         var first = benchCase.Kind == BenchmarkKind.SampleEm ? timed : Math.Clamp(100 - warm, 0, timed);
         var clock = Stopwatch.StartNew();
         workload.Run(first);
-        double? rssAt100 = warm + first == 100 && benchCase.Kind != BenchmarkKind.SampleEm ? PeakRssMib() : null;
+        var at100 = warm + first == 100 && benchCase.Kind != BenchmarkKind.SampleEm;
+        double? rssAt100 = at100 ? PeakRssMib() : null;
+        long? mapsAt100 = at100 ? torch.cpu.memory_stats().Maps : null;
         workload.Run(timed - first);
         var seconds = clock.Elapsed.TotalSeconds;
         return new BenchmarkResult(Impl, benchCase.Name, seconds / timed, torch.get_num_threads(), workload.Params, PeakRssMib(),
-            timed, warm, rssAt100, workload.MacsPerStep);
+            timed, warm, rssAt100, workload.MacsPerStep, mapsAt100, torch.cpu.memory_stats().Maps);
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), MiB.</summary>
