@@ -8,8 +8,9 @@ its defaults (the thread policy chooses). Run with Debian's python3-torch:
 
     /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown] [--tuned-malloc]
 
-With --tuned-malloc PyTorch also runs with the glibc malloc settings our shim makes for itself (through glibc's
-MALLOC_*_THRESHOLD_ variables), to show what is left of our lead once PyTorch stops page-faulting its activations.
+With --tuned-malloc PyTorch also runs with glibc's mmap and trim thresholds raised (through glibc's
+MALLOC_*_THRESHOLD_ variables), so that it too reuses freed buffers as our caching allocator does, to show what
+is left of our lead once PyTorch stops page-faulting its activations.
 
 Builds the CLI first (dotnet build -c Release) unless --no-build is given.
 """
@@ -27,8 +28,9 @@ CLI = os.path.join(ROOT, "src", "Diffusion.Cli", "bin", "Release", "net10.0", "d
 REFERENCE = os.path.join(ROOT, "bench", "pytorch_reference.py")
 
 
-# glibc's malloc settings our shim makes at load (native/src/allocator.cpp), handed to PyTorch through glibc's own
-# environment tunables: by default PyTorch maps and page-faults its larger activations afresh at every op.
+# glibc thresholds that keep freed buffers in the process (our shim sets them for its small buffers and caches its
+# large ones itself, native/src/allocator.cpp), handed to PyTorch through glibc's own environment tunables: by default
+# PyTorch maps and page-faults its larger activations afresh at every op.
 TUNED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
 
 
