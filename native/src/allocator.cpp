@@ -38,6 +38,8 @@ struct Stats {
 class LargeBlockCache {
  public:
   void* take(size_t bytes) {
+    TORCH_CHECK_WITH(OutOfMemoryError, bytes <= (SIZE_MAX >> 1), "CPU allocator: you tried to allocate ", bytes,
+                     " bytes, more than the address space holds.");
     size_t size = size_class(bytes);
     std::lock_guard<std::mutex> lock(mutex_);
     ++clock_;
@@ -51,8 +53,8 @@ class LargeBlockCache {
         while (!by_age_.empty()) unmap_oldest();
         data = map(size);
       }
-      TORCH_CHECK(data, "CPU allocator: not enough memory: you tried to allocate ", bytes, " bytes (",
-                  stats_.allocated, " bytes in use).");
+      TORCH_CHECK_WITH(OutOfMemoryError, data, "CPU allocator: not enough memory: you tried to allocate ", bytes,
+                       " bytes (", stats_.allocated, " bytes in use).");
       blocks_[data] = {size, true, 0};
       stats_.reserved += static_cast<int64_t>(size);
       stats_.peak_reserved = std::max(stats_.peak_reserved, stats_.reserved);
@@ -164,8 +166,8 @@ void release_any(void* data) {
 void* allocate_small(size_t bytes) {
   if (bytes == 0) return nullptr;
   void* data = nullptr;
-  TORCH_CHECK(posix_memalign(&data, kSmallAlignment, bytes) == 0 && data,
-              "CPU allocator: not enough memory: you tried to allocate ", bytes, " bytes.");
+  TORCH_CHECK_WITH(OutOfMemoryError, posix_memalign(&data, kSmallAlignment, bytes) == 0 && data,
+                   "CPU allocator: not enough memory: you tried to allocate ", bytes, " bytes.");
   return data;
 }
 

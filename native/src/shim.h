@@ -40,6 +40,10 @@ std::vector<at::Tensor> list(const TensorH* ts, int32_t n);
 }  // namespace dt
 
 #define DT_CATCH                                                     \
+  catch (const c10::OutOfMemoryError& e) {                           \
+    dt::set_error(e.what_without_backtrace());                       \
+    return 2;                                                        \
+  }                                                                  \
   catch (const c10::Error& e) {                                      \
     dt::set_error(e.what_without_backtrace());                       \
     return 1;                                                        \

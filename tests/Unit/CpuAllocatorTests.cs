@@ -76,6 +76,15 @@ public class CpuAllocatorTests
     }
 
     [Fact]
+    public void A_request_beyond_the_address_space_is_an_out_of_memory_error_naming_its_size()
+    {
+        var before = Stats();
+        var e = Assert.Throws<TorchOutOfMemoryException>(() => torch.zeros(1L << 48)); // 1 PiB of float32
+        Assert.Contains("you tried to allocate 1125899906842624 bytes", e.Message);
+        Assert.Equal(before.Allocated, torch.cpu.memory_stats().Allocated);
+    }
+
+    [Fact]
     public void A_repeated_training_step_maps_nothing_new()
     {
         using var g = new Generator(3);
