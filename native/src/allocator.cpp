@@ -13,8 +13,8 @@
 #include "shim.h"
 #include <c10/core/CPUAllocator.h>
 #include <sys/mman.h>
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <map>

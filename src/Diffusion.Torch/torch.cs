@@ -76,9 +76,10 @@ public static partial class torch
 
     /// <summary>
     /// CPU tensor memory. Buffers of 128 KiB and more come from the shim's caching allocator (page-aligned mappings kept
-    /// for reuse when freed, so a training step that repeats the previous one's sizes maps nothing new, and the
-    /// footprint is bounded by the most memory ever live at once); smaller ones from glibc malloc. The statistics
-    /// count the large buffers only. <c>DIFFUSION_MALLOC=default</c> keeps libtorch's own allocator (no statistics).
+    /// for reuse when freed, in size classes an eighth of a power of two apart, so a training step that repeats the
+    /// previous one's sizes maps nothing new; blocks left unused far longer than reused ones wait are unmapped);
+    /// smaller ones from glibc malloc. The statistics count the large buffers only, by size class.
+    /// <c>DIFFUSION_MALLOC=default</c> keeps libtorch's own allocator (no statistics).
     /// </summary>
     public static class cpu
     {
