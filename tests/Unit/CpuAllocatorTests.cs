@@ -85,6 +85,23 @@ public class CpuAllocatorTests
     }
 
     [Fact]
+    public void Threads_allocating_and_freeing_at_once_each_keep_their_own_buffers()
+    {
+        var before = Stats();
+        Parallel.For(0, 4, worker =>
+        {
+            var random = new Random(worker);
+            for (var i = 0; i < 200; i++)
+            {
+                var floats = random.Next(32 << 10, 1 << 20); // 128 KiB – 4 MiB: all from the cache
+                using var t = torch.full([floats], worker + 1.0);
+                Assert.Equal((worker + 1.0) * floats, t.sum().item<double>());
+            }
+        });
+        Assert.Equal(before.Allocated, torch.cpu.memory_stats().Allocated);
+    }
+
+    [Fact]
     public void A_repeated_training_step_maps_nothing_new()
     {
         using var g = new Generator(3);
