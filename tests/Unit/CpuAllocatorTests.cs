@@ -3,7 +3,7 @@ using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Torch.Tests;
 
-/// <summary>The caching CPU allocator: large buffers are reused, the footprint stays bounded, repeated steps map nothing.</summary>
+/// <summary>The caching CPU allocator: large buffers are reused by size class, failures name their size, repeated steps map nothing.</summary>
 public class CpuAllocatorTests
 {
     private const long MiB = 1 << 20;
