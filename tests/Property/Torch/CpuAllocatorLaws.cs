@@ -8,6 +8,9 @@ namespace Diffusion.Property.Tests.Torch;
 /// <summary>The caching CPU allocator, for any sequence of tensors made and freed.</summary>
 public class CpuAllocatorLaws
 {
+    /// <summary>The smallest buffer the caching allocator takes (native/src/allocator.cpp, kLarge).</summary>
+    private const long CachedBytes = 128 << 10;
+
     /// <summary>A tensor of 16 KiB – 4 MiB (those under 128 KiB go to malloc), freed at once or kept to the end.</summary>
     private static readonly Gen<(int Floats, bool Keep)[]> Programs =
         (from floats in Gen.Choose(4 << 10, 1 << 20) from keep in Gen.Elements(true, false) select (floats, keep)).ArrayOf();
@@ -21,7 +24,7 @@ public class CpuAllocatorLaws
         {
             var t = torch.zeros(floats);
             var s = torch.cpu.memory_stats();
-            ok &= s.Allocated <= s.Reserved && s.Allocated >= (4L * floats >= 128 << 10 ? 4L * floats : 0);
+            ok &= s.Allocated <= s.Reserved && s.Allocated >= (4L * floats >= CachedBytes ? 4L * floats : 0);
             if (keep) kept.Add(t); else t.Dispose();
         }
         foreach (var t in kept) t.Dispose();
@@ -40,7 +43,7 @@ public class CpuAllocatorLaws
             var between = torch.cpu.memory_stats();
             var second = Run(program);
             var end = torch.cpu.memory_stats();
-            var large = program.Count(p => p.Floats * 4L >= 128 << 10);
+            var large = program.Count(p => p.Floats * 4L >= CachedBytes);
             return first && second && end.Maps == between.Maps && end.Reuses == between.Reuses + large
                    && between.Allocated == start.Allocated && end.Allocated == start.Allocated;
         }, cases: 100);
