@@ -17,7 +17,7 @@ public class OpOverhead
     private Generator g = null!;
     private Tensor a = null!, b = null!, x = null!, w = null!, bias = null!, image = null!, temb = null!, hidden = null!;
     private ResBlockPlan plan = null!;
-    private ResBlockParams res = null!;
+    private Params res = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -30,7 +30,7 @@ public class OpOverhead
         w = torch.randn([128, 128], g).DetachFromDisposeScope();
         bias = torch.randn([128], g).DetachFromDisposeScope();
         plan = ResBlock.Plan(new ResBlockConfig(32, 32, new Spatial(16, 16), 128)).OrThrow();
-        res = ResBlock.Init(plan, g);
+        res = Params.Init(plan.Module, g);
         image = torch.randn([4, 32, 16, 16], g).DetachFromDisposeScope();
         temb = torch.randn([4, 128], g).DetachFromDisposeScope();
         hidden = torch.randn([1024, 128], g).DetachFromDisposeScope();

@@ -28,6 +28,10 @@ DT_API int dt_instance_norm(TensorH x, TensorH w, TensorH b, TensorH running_mea
   DT_TRY(*out = dt::wrap(at::instance_norm(*x, dt::opt(w), dt::opt(b), dt::opt(running_mean), dt::opt(running_var),
                                            use_input_stats != 0, momentum, eps, /*cudnn_enabled=*/true)))
 }
+// Constant padding of the last n/2 dims, pairs (before, after) starting from the last dim, as F.pad.
+DT_API int dt_pad(TensorH x, const int64_t* pad, int32_t n, double value, TensorH* out) {
+  DT_TRY(*out = dt::wrap(at::constant_pad_nd(*x, dt::ints(pad, n), value)))
+}
 DT_API int dt_softmax(TensorH x, int64_t dim, int32_t log, TensorH* out) {
   DT_TRY(*out = dt::wrap(log ? at::log_softmax(*x, dim) : at::softmax(*x, dim)))
 }

@@ -15,22 +15,58 @@ public interface IScoreModel : IDisposable
 {
     ModelConfig Config { get; }
 
+    /// <summary>The module tree the parameters were drawn from: names, shapes, counts and MACs, for summaries.</summary>
+    Module Module { get; }
+
     Params Parameters { get; }
 
     PredictionTarget Target { get; }
 
-    /// <summary>(N, *InputShape) and (N) → (N, *InputShape). <paramref name="dropout"/> non-null means training mode.</summary>
+    /// <summary>
+    /// (N, *InputShape) and (N) → (N, *OutputShape). <paramref name="dropout"/> non-null means training mode (dropout
+    /// layers draw from it); class labels are used as given — classifier-free label dropout belongs to the trainer.
+    /// </summary>
     Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
-
-    /// <summary>The layer tree for summaries, from shape propagation alone (no kernels run).</summary>
-    IReadOnlyList<LayerInfo> Layers { get; }
 }
 
 /// <summary>Optional conditioning: class labels (N) int64 — the null class for classifier-free guidance — and a metadata vector (N, M).</summary>
 public sealed record Conditioning(Tensor? Labels = null, Tensor? Metadata = null);
 
-/// <summary>
-/// One row of a model summary: hierarchical path, layer type, per-sample output shape, parameters, and
-/// multiply-accumulates per sample. <paramref name="Depth"/> is the nesting level (0 for the model itself).
-/// </summary>
-public sealed record LayerInfo(string Path, string Type, int Depth, long[] OutputShape, long Params, bool Trainable, long Macs);
+/// <summary>A validated model: its config and module tree, and how to draw its weights. Building never re-validates.</summary>
+public interface IModelPlan : IDeclared
+{
+    ModelConfig Config { get; }
+
+    IScoreModel Build(Generator generator);
+}
+
+/// <summary>A built model's plan and parameters, and what every architecture does with them alike.</summary>
+public abstract class ScoreModel<TPlan>(TPlan plan, Generator generator) : IScoreModel where TPlan : IModelPlan
+{
+    public TPlan Plan { get; } = plan;
+
+    public Params Parameters { get; } = Params.Init(plan.Module, generator);
+
+    public ModelConfig Config => Plan.Config;
+
+    public Module Module => Plan.Module;
+
+    public abstract PredictionTarget Target { get; }
+
+    public abstract Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
+
+    public void Dispose()
+    {
+        Parameters.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The input and the per-row times: x (N, *InputShape) and t (N), or a shape error naming the model.</summary>
+    protected long CheckInputs(string name, Tensor x, Tensor t)
+    {
+        Blocks.Guard.Input(name, Config.InputShape, x);
+        var n = x.size(0);
+        if (t.shape is not [var tn] || tn != n) throw new ShapeException(name, $"t [{n}]", t.shape);
+        return n;
+    }
+}

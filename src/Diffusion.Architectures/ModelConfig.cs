@@ -2,13 +2,13 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
 
 namespace Diffusion.Architectures;
 
 /// <summary>
 /// The serialisable definition of a score network. Each architecture adds a derived record with a
 /// <c>kind</c> discriminator, so a model definition round-trips through JSON and can be versioned.
+/// A config is validated once, into its plan (<see cref="PlanModel"/>); building, summaries and counts start from the plan.
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "kind")]
 [JsonDerivedType(typeof(MlpConfig), "mlp")]
@@ -17,22 +17,17 @@ namespace Diffusion.Architectures;
 [JsonDerivedType(typeof(UNetConfig), "unet")]
 public abstract record ModelConfig
 {
-    /// <summary>Every problem with the config, each naming its field (empty when valid). Never throws.</summary>
-    public abstract Seq<string> Check();
-
     /// <summary>Per-sample input shape, e.g. [2] for 2-D points or [3, 32, 32] for images.</summary>
     public abstract long[] InputShape { get; }
 
-    /// <summary>Validates, then draws fresh parameters from <paramref name="generator"/>.</summary>
-    public IScoreModel Build(Generator generator)
-    {
-        var problems = Check();
-        if (!problems.IsEmpty) throw new ConfigException(problems);
-        return Create(generator);
-    }
+    /// <summary>The validated plan, or every problem with the config, each naming its path. Never throws.</summary>
+    public abstract Checked<IModelPlan> PlanModel();
 
-    /// <summary>Builds a config already known to be valid.</summary>
-    protected abstract IScoreModel Create(Generator generator);
+    /// <summary>Every problem with the config (empty when valid).</summary>
+    public IReadOnlyList<string> Check() => PlanModel().Problems;
+
+    /// <summary>Validates once, then draws fresh parameters from <paramref name="generator"/>.</summary>
+    public IScoreModel Build(Generator generator) => PlanModel().OrThrow().Build(generator);
 
     public static readonly JsonSerializerOptions Json = new()
     {

@@ -1,6 +1,5 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
 
 namespace Diffusion.Blocks;
 
@@ -20,9 +19,11 @@ public sealed record Spatial(params int[] Dims)
 
     public long[] WithChannels(long c) => [c, .. Dims.Select(d => (long)d)];
 
-    public Seq<string> Check(string path) =>
-        Rules.Require(Rank is 2 or 3, path, $"spatial rank={Rank} must be 2 (H, W) or 3 (D, H, W)")
-        + Rules.Require(Dims.All(d => d > 0), path, $"spatial size {this} must be positive");
+    public IEnumerable<string> Check(string path) =>
+    [
+        .. Rules.Require(Rank is 2 or 3, path, $"spatial rank={Rank} must be 2 (H, W) or 3 (D, H, W)"),
+        .. Rules.Require(Dims.All(d => d > 0), path, $"spatial size {this} must be positive"),
+    ];
 
     public bool Equals(Spatial? other) => other is not null && Dims.SequenceEqual(other.Dims);
 
@@ -32,18 +33,17 @@ public sealed record Spatial(params int[] Dims)
 }
 
 /// <summary>
-/// A validated block: its path, and the per-sample input and output shapes (C, *spatial) and parameter count,
-/// all computed without running a kernel (torchinfo's columns, from shape propagation alone).
+/// A validated block: its path (for errors), the per-sample input and output shapes (C, *spatial), and its module —
+/// the one declaration of its children from which parameters, counts and the summary rows derive, without running a
+/// kernel or allocating a weight. Its module's name is the last segment of its path (<c>resnets.0</c>).
 /// </summary>
-public interface IBlockPlan
+public interface IBlockPlan : IDeclared
 {
     string Path { get; }
 
     long[] InputShape { get; }
 
     long[] OutputShape { get; }
-
-    long ParameterCount { get; }
 }
 
 /// <summary>Run-time input checks: the wrong rank or size fails naming the block path, expected and actual shapes.</summary>

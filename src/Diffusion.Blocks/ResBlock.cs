@@ -1,6 +1,5 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Blocks;
@@ -32,6 +31,13 @@ public sealed record ResOptions(
     bool InstanceNorm = false)
 {
     public static readonly ResOptions Default = new();
+
+    /// <summary>The norm over <paramref name="channels"/>: one group per channel, the configured groups, or the usual choice.</summary>
+    public GroupNormSpec Norm(int channels) =>
+        new(channels, InstanceNorm ? Math.Max(channels, 1) : Groups ?? (channels > 0 ? GroupNorm.ChooseGroups(channels) : 1), Eps);
+
+    /// <summary>Self-attention after a ResBlock of this network normalises as its ResBlocks do.</summary>
+    public AttentionConfig Attention(int channels, Spatial size, int heads) => new(channels, size, heads, InstanceNorm ? channels : Groups, Eps);
 }
 
 /// <summary>A ResBlock from <paramref name="In"/> to <paramref name="Out"/> channels; TembDim 0 means no time input.</summary>
@@ -40,12 +46,16 @@ public sealed record ResBlockConfig(int In, int Out, Spatial Size, int TembDim, 
     public ResOptions Opt => Options ?? ResOptions.Default;
 }
 
-public sealed record ResBlockPlan(string Path, ResBlockConfig Config, GroupNormSpec Norm1, ConvSpec Conv1, LinearSpec? TimeEmbProj,
-    GroupNormSpec Norm2, ConvSpec Conv2, ConvSpec? Shortcut) : IBlockPlan
+/// <summary>Children named as diffusers' ResnetBlock2D: norm1, conv1, time_emb_proj, norm2, conv2, conv_shortcut.</summary>
+public sealed record ResBlockPlan(string Path, ResBlockConfig Config, Leaf<GroupNormSpec> Norm1, Leaf<ConvSpec> Conv1, Leaf<LinearSpec>? TimeEmbProj,
+    Leaf<GroupNormSpec> Norm2, Leaf<ConvSpec> Conv2, Leaf<ConvSpec>? Shortcut) : IBlockPlan
 {
     public long[] InputShape => Config.Size.WithChannels(Config.In);
 
     public long[] OutputShape => Config.Size.WithChannels(Config.Out);
+
+    public Module Module => field ??= Module.Group(Rules.Leaf(Path), "ResBlock", OutputShape,
+        [Norm1.Module, Conv1.Module, TimeEmbProj?.Module, Norm2.Module, Conv2.Module, Shortcut?.Module]);
 
     /// <summary>
     /// True when an additive time embedding cannot reach the output because norm2 subtracts it again: in pre-activation
@@ -54,18 +64,7 @@ public sealed record ResBlockPlan(string Path, ResBlockConfig Config, GroupNormS
     /// Legal (diffusers' tiny test configs do the first), so a summary should warn.
     /// </summary>
     public bool TembErasedByNorm => TimeEmbProj is not null && Config.Opt.Conditioning == TimeConditioning.Additive
-        && Norm2.Groups == Norm2.Channels && (Config.Opt.PreActivation || Config.Size.Positions == 1);
-
-    public long ParameterCount => Norm1.ParameterCount + Conv1.ParameterCount + (TimeEmbProj?.ParameterCount ?? 0)
-        + Norm2.ParameterCount + Conv2.ParameterCount + (Shortcut?.ParameterCount ?? 0);
-}
-
-/// <summary>Names follow diffusers' ResnetBlock2D: norm1, conv1, time_emb_proj, norm2, conv2, conv_shortcut.</summary>
-public sealed record ResBlockParams(NormParams Norm1, ConvParams Conv1, LinearParams? TimeEmbProj, NormParams Norm2, ConvParams Conv2, ConvParams? ConvShortcut) : Params
-{
-    public override IEnumerable<NamedTensor> Named() =>
-        Sub("norm1", Norm1).Concat(Sub("conv1", Conv1)).Concat(Sub("time_emb_proj", TimeEmbProj))
-            .Concat(Sub("norm2", Norm2)).Concat(Sub("conv2", Conv2)).Concat(Sub("conv_shortcut", ConvShortcut));
+        && Norm2.Spec.Groups == Norm2.Spec.Channels && (Config.Opt.PreActivation || Config.Size.Positions == 1);
 }
 
 /// <summary>
@@ -76,84 +75,70 @@ public sealed record ResBlockParams(NormParams Norm1, ConvParams Conv1, LinearPa
 /// </summary>
 public static class ResBlock
 {
-    public static Validation<string, ResBlockPlan> Plan(ResBlockConfig c, string path = "res")
+    public static Checked<ResBlockPlan> Plan(ResBlockConfig c, string path = "res")
     {
         var o = c.Opt;
-        var rank = c.Size.Rank;
-        var g1 = o.InstanceNorm ? Math.Max(c.In, 1) : o.Groups ?? (c.In > 0 ? GroupNorm.ChooseGroups(c.In) : 1);
-        var g2 = o.InstanceNorm ? Math.Max(c.Out, 1) : o.Groups ?? (c.Out > 0 ? GroupNorm.ChooseGroups(c.Out) : 1);
-        var problems = Rules.Positive(c.In, path, "in_channels") + Rules.Positive(c.Out, path, "out_channels")
-            + c.Size.Check(path)
-            + Rules.Require(c.TembDim >= 0, path, $"temb_channels={c.TembDim} must be ≥ 0 (0: no time embedding)")
-            + Rules.Require(o.Groups is null or > 0, path, $"groups={o.Groups} must be positive")
-            + Rules.Require(o.InstanceNorm || o.Groups is not > 0 || !o.PreActivation || c.In <= 0 || c.In % o.Groups == 0, path, $"groups={o.Groups} does not divide in_channels={c.In}")
-            + Rules.Require(o.InstanceNorm || o.Groups is not > 0 || c.Out <= 0 || c.Out % o.Groups == 0, path, $"groups={o.Groups} does not divide out_channels={c.Out}")
-            + Rules.Require(o.Dropout is >= 0 and < 1, path, $"dropout={o.Dropout} must lie in [0, 1)")
-            + Rules.Require(o.Eps > 0, path, $"eps={o.Eps} must be positive")
-            + Rules.Require(o.Conditioning == TimeConditioning.Additive || c.TembDim > 0, path, "scale-shift conditioning needs temb_channels > 0");
-        return Rules.Build(problems, () =>
+        IEnumerable<string> problems =
+        [
+            .. Rules.Positive(c.In, path, "in_channels"), .. Rules.Positive(c.Out, path, "out_channels"), .. c.Size.Check(path),
+            .. Rules.Require(c.TembDim >= 0, path, $"temb_channels={c.TembDim} must be ≥ 0 (0: no time embedding)"),
+            .. Rules.Require(o.Groups is null or > 0, path, $"groups={o.Groups} must be positive"),
+            .. Rules.Require(o.InstanceNorm || o.Groups is not > 0 || !o.PreActivation || c.In <= 0 || c.In % o.Groups == 0, path, $"groups={o.Groups} does not divide in_channels={c.In}"),
+            .. Rules.Require(o.InstanceNorm || o.Groups is not > 0 || c.Out <= 0 || c.Out % o.Groups == 0, path, $"groups={o.Groups} does not divide out_channels={c.Out}"),
+            .. Rules.Require(o.Dropout is >= 0 and < 1, path, $"dropout={o.Dropout} must lie in [0, 1)"),
+            .. Rules.Require(o.Eps > 0, path, $"eps={o.Eps} must be positive"),
+            .. Rules.Require(o.Conditioning == TimeConditioning.Additive || c.TembDim > 0, path, "scale-shift conditioning needs temb_channels > 0"),
+        ];
+        return Checked.Of(problems, () =>
         {
-            var bias1 = o.ConvBiasBeforeNorm;                      // conv1 feeds norm2 (pre) or norm1 (post)
-            var bias2 = o.PreActivation || o.ConvBiasBeforeNorm;   // conv2 feeds norm2 only in post-activation
-            var norm1Channels = o.PreActivation ? c.In : c.Out;
+            var rank = c.Size.Rank;
+            var bias1 = o.ConvBiasBeforeNorm;                    // conv1 feeds norm2 (pre) or norm1 (post)
+            var bias2 = o.PreActivation || o.ConvBiasBeforeNorm; // conv2 feeds norm2 only in post-activation
+            long[] input = c.Size.WithChannels(c.In), output = c.Size.WithChannels(c.Out);
             return new ResBlockPlan(path, c,
-                new GroupNormSpec(norm1Channels, o.PreActivation ? g1 : g2, o.Eps),
-                new ConvSpec(rank, c.In, c.Out, 3, 1, 1, bias1),
-                c.TembDim > 0 ? new LinearSpec(c.TembDim, o.Conditioning == TimeConditioning.ScaleShift ? 2 * c.Out : c.Out) : null,
-                new GroupNormSpec(c.Out, g2, o.Eps),
-                new ConvSpec(rank, c.Out, c.Out, 3, 1, 1, bias2),
-                c.In != c.Out ? new ConvSpec(rank, c.In, c.Out, 1) : null);
+                o.Norm(o.PreActivation ? c.In : c.Out).Declare("norm1", o.PreActivation ? input : output),
+                new ConvSpec(rank, c.In, c.Out, 3, 1, 1, bias1).Declare("conv1", input),
+                c.TembDim > 0 ? new LinearSpec(c.TembDim, o.Conditioning == TimeConditioning.ScaleShift ? 2 * c.Out : c.Out).Declare("time_emb_proj") : null,
+                o.Norm(c.Out).Declare("norm2", output),
+                new ConvSpec(rank, c.Out, c.Out, 3, 1, 1, bias2).Declare("conv2", output, o.ZeroInitLastConv ? InitScheme.Zero : null),
+                c.In != c.Out ? new ConvSpec(rank, c.In, c.Out, 1).Declare("conv_shortcut", input) : null);
         });
     }
 
-    public static ResBlockParams Init(ResBlockPlan p, Generator g, InitScheme? scheme = null) => new(
-        GroupNorm.Init(p.Norm1), Conv.Init(p.Conv1, g, scheme),
-        p.TimeEmbProj is { } t ? Linear.Init(t, g, scheme) : null,
-        GroupNorm.Init(p.Norm2), Conv.Init(p.Conv2, g, p.Config.Opt.ZeroInitLastConv ? InitScheme.Zero : scheme),
-        p.Shortcut is { } s ? Conv.Init(s, g, scheme) : null);
-
     /// <summary>
-    /// (N, In, *size), temb (N, TembDim) → (N, Out, *size). Dropout is active only when a generator is given (training).
+    /// (N, In, *size), temb (N, TembDim) → (N, Out, *size); <paramref name="w"/> is this block's parameters.
+    /// Dropout is active only when a generator is given (training).
     /// </summary>
-    public static Tensor Forward(ResBlockPlan p, ResBlockParams w, Tensor x, Tensor? temb = null, Generator? dropout = null)
+    public static Tensor Forward(ResBlockPlan p, Params w, Tensor x, Tensor? temb = null, Generator? dropout = null)
     {
         Guard.Input(p.Path, p.InputShape, x);
         if (p.TimeEmbProj is not null) Guard.Vector(p.Path, p.Config.TembDim, x.size(0), temb, "temb");
         var o = p.Config.Opt;
         using var scope = torch.NewDisposeScope();
-        var e = p.TimeEmbProj is null ? null : Linear.Forward(w.TimeEmbProj!, o.Activation.Apply(temb!)); // (N, Out) or (N, 2·Out)
+        var e = p.TimeEmbProj?.Forward(w, o.Activation.Apply(temb!)); // (N, Out) or (N, 2·Out)
         Tensor h;
         if (o.PreActivation)
         {
-            h = Conv.Forward(p.Conv1, w.Conv1, o.Activation.Apply(GroupNorm.Forward(p.Norm1, w.Norm1, x))); // (N, Out, *size)
-            h = Condition(p, w, h, e);                                                                        // (N, Out, *size)
-            h = F.dropout(h, o.Dropout, dropout is not null && o.Dropout > 0, dropout);
-            h = Conv.Forward(p.Conv2, w.Conv2, h);                                                            // (N, Out, *size)
+            h = p.Conv1.Forward(w, o.Activation.Apply(p.Norm1.Forward(w, x))); // (N, Out, *size)
+            if (e is not null && o.Conditioning == TimeConditioning.Additive) h = h + AdaptiveNorm.Broadcast(e, h); // emb[:, :, None, None]
+            h = p.Norm2.Forward(w, h);
+            if (e is not null && o.Conditioning == TimeConditioning.ScaleShift) h = FiLM(e, h);
+            h = F.dropout(o.Activation.Apply(h), o.Dropout, dropout is not null && o.Dropout > 0, dropout);
+            h = p.Conv2.Forward(w, h);                                          // (N, Out, *size)
         }
         else
         {
-            h = o.Activation.Apply(GroupNorm.Forward(p.Norm1, w.Norm1, Conv.Forward(p.Conv1, w.Conv1, x)));  // (N, Out, *size)
+            h = o.Activation.Apply(p.Norm1.Forward(w, p.Conv1.Forward(w, x))); // (N, Out, *size)
             if (e is not null && o.Conditioning == TimeConditioning.Additive) h = h + AdaptiveNorm.Broadcast(e, h);
             h = F.dropout(h, o.Dropout, dropout is not null && o.Dropout > 0, dropout);
-            h = Conv.Forward(p.Conv2, w.Conv2, h);
-            h = GroupNorm.Forward(p.Norm2, w.Norm2, h);
+            h = p.Norm2.Forward(w, p.Conv2.Forward(w, h));
             if (e is not null && o.Conditioning == TimeConditioning.ScaleShift) h = FiLM(e, h);
         }
-        var skip = w.ConvShortcut is null ? x : Conv.Forward(p.Shortcut!, w.ConvShortcut, x); // (N, Out, *size)
+        var skip = p.Shortcut is null ? x : p.Shortcut.Forward(w, x); // (N, Out, *size)
         var y = skip + h;
         if (!o.PreActivation) y = o.Activation.Apply(y);
         if (o.ScaleOutputBySqrt2) y = y / Math.Sqrt(2);
         return y.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Pre-activation middle: add emb then norm2 → act, or norm2 → FiLM → act.</summary>
-    private static Tensor Condition(ResBlockPlan p, ResBlockParams w, Tensor h, Tensor? e)
-    {
-        var o = p.Config.Opt;
-        if (e is not null && o.Conditioning == TimeConditioning.Additive) h = h + AdaptiveNorm.Broadcast(e, h); // emb[:, :, None, None]
-        h = GroupNorm.Forward(p.Norm2, w.Norm2, h);
-        if (e is not null && o.Conditioning == TimeConditioning.ScaleShift) h = FiLM(e, h);
-        return o.Activation.Apply(h);
     }
 
     private static Tensor FiLM(Tensor e, Tensor h)

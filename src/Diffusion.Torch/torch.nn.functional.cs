@@ -151,6 +151,16 @@ public static partial class torch
                         $"interpolate({mode.ToString().ToLowerInvariant()}, [{string.Join(", ", outSize)}])", x);
             }
 
+            /// <summary>
+            /// Constant padding as <c>F.pad</c>: <paramref name="pad"/> holds (before, after) pairs starting from the last dim,
+            /// e.g. (0, 1, 0, 1) adds a column on the right and a row at the bottom (TensorFlow's 'SAME' for a stride-2 3×3 conv).
+            /// </summary>
+            public static unsafe Tensor pad(Tensor x, long[] pad, double value = 0)
+            {
+                fixed (long* p = pad)
+                    return Tensor.Wrap(dt_pad(x.Handle, p, pad.Length, value, out var r), r, $"pad([{string.Join(", ", pad)}])", x);
+            }
+
             // ---- lookup, attention, losses ----
 
             /// <summary>Rows of <paramref name="weight"/> at <paramref name="indices"/> (int64).</summary>

@@ -1,7 +1,5 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
-using static LanguageExt.Prelude;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Architectures;
@@ -16,55 +14,49 @@ public sealed record MlpConfig(int DataDim = 2, int Hidden = 128, int TimeDim = 
 {
     public override long[] InputShape => [DataDim];
 
-    public SinusoidalSpec Time => new(TimeDim);
-
-    /// <summary>net.0, net.2, … as the seed's nn.Sequential names them (activations sit at the odd indices).</summary>
-    public IReadOnlyList<LinearSpec> LinearLayers =>
-        Enumerable.Range(0, Depth + 1).Select(i => new LinearSpec(i == 0 ? DataDim + TimeDim : Hidden, i == Depth ? DataDim : Hidden)).ToList();
-
-    public override Seq<string> Check() =>
-        Rules.Positive(DataDim, "mlp", "data_dim") + Rules.Positive(Hidden, "mlp", "hidden") + Rules.Positive(Depth, "mlp", "depth")
-        + Time.Check("mlp.time_embedding");
-
-    protected override IScoreModel Create(Generator generator) => new MlpScoreNet(this, generator);
-}
-
-public sealed record MlpParams(IReadOnlyList<LinearParams> Linears) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => Linears.SelectMany((l, i) => Sub($"net.{2 * i}", l));
-}
-
-public sealed class MlpScoreNet : IScoreModel
-{
-    private readonly MlpConfig config;
-    private readonly MlpParams parameters;
-
-    public MlpScoreNet(MlpConfig config, Generator generator)
+    public Checked<MlpPlan> Plan()
     {
-        this.config = config;
-        parameters = new MlpParams(config.LinearLayers.Select(s => Linear.Init(s, generator)).ToList());
-        parameters.RequiresGrad();
+        var time = new SinusoidalSpec(TimeDim);
+        return Checked.Of(
+            [
+                .. Rules.Positive(DataDim, "mlp", "data_dim"), .. Rules.Positive(Hidden, "mlp", "hidden"), .. Rules.Positive(Depth, "mlp", "depth"),
+                .. time.Check("mlp.time_embedding"),
+            ],
+            () => new MlpPlan(this, time, Enumerable.Range(0, Depth + 1)
+                .Select(i => new LinearSpec(i == 0 ? DataDim + TimeDim : Hidden, i == Depth ? DataDim : Hidden).Declare($"net.{2 * i}")).ToList()));
     }
 
-    public ModelConfig Config => config;
+    public override Checked<IModelPlan> PlanModel() => Plan().Map(p => (IModelPlan)p);
+}
 
-    public Params Parameters => parameters;
+/// <summary>Linears named net.0, net.2, … as the seed's nn.Sequential names them (activations sit at the odd indices).</summary>
+public sealed record MlpPlan(MlpConfig Config, SinusoidalSpec Time, IReadOnlyList<Leaf<LinearSpec>> Linears) : IModelPlan
+{
+    ModelConfig IModelPlan.Config => Config;
 
-    public PredictionTarget Target => config.Target;
+    public Module Module => field ??= Module.Group("", "MlpScoreNet", [Config.DataDim],
+    [
+        Time.Declare("time_embedding"),
+        .. Linears.SelectMany((l, i) => i < Linears.Count - 1 ? [l.Module, Module.Op($"net.{2 * i + 1}", Config.Activation.ToString(), [l.Spec.Out])] : new[] { l.Module }),
+    ]);
 
-    public Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
+    public IScoreModel Build(Generator generator) => new MlpScoreNet(this, generator);
+}
+
+public sealed class MlpScoreNet(MlpPlan plan, Generator generator) : ScoreModel<MlpPlan>(plan, generator)
+{
+    public override PredictionTarget Target => Plan.Config.Target;
+
+    public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         if (conditioning is { Labels: not null } or { Metadata: not null })
             throw new ArgumentException("mlp: this model takes no class labels or metadata", nameof(conditioning));
-        var shape = x.shape;
-        if (shape.Length != 2 || shape[1] != config.DataDim) throw new ShapeException("mlp", $"input [N, {config.DataDim}]", shape);
+        CheckInputs("mlp", x, t);
+        var w = Parameters;
         using var scope = torch.NewDisposeScope();
-        var h = SharesOneTime(t) ? FirstLayerAtOneTime(x, t) : Linear.Forward(parameters.Linears[0], torch.cat([x, Sinusoidal.Embed(config.Time, t)], 1));
-        for (var i = 1; i < parameters.Linears.Count; i++)
-        {
-            h = Activations.Apply(config.Activation, h);
-            h = Linear.Forward(parameters.Linears[i], h); // (N, hidden) — (N, data) after the last
-        }
+        var linears = Plan.Linears;
+        var h = SharesOneTime(t) ? FirstLayerAtOneTime(x, t) : linears[0].Forward(w, torch.cat([x, Sinusoidal.Embed(Plan.Time, t)], 1));
+        for (var i = 1; i < linears.Count; i++) h = linears[i].Forward(w, Plan.Config.Activation.Apply(h)); // (N, hidden) — (N, data) after the last
         return h.MoveToOuterDisposeScope();
     }
 
@@ -81,29 +73,10 @@ public sealed class MlpScoreNet : IScoreModel
     /// </summary>
     private Tensor FirstLayerAtOneTime(Tensor x, Tensor t)
     {
-        var first = parameters.Linears[0];
-        var once = Sinusoidal.Embed(config.Time, t.narrow(0, 0, 1));                                        // (1, time)
-        var timeTerm = F.linear(once, first.Weight.narrow(1, config.DataDim, config.TimeDim), first.Bias);  // (1, hidden)
-        return F.linear(x, first.Weight.narrow(1, 0, config.DataDim)) + timeTerm;                         // (N, hidden)
+        var c = Plan.Config;
+        var first = Parameters[Plan.Linears[0]];
+        var once = Sinusoidal.Embed(Plan.Time, t.narrow(0, 0, 1));                                     // (1, time)
+        var timeTerm = F.linear(once, first["weight"].narrow(1, c.DataDim, c.TimeDim), first["bias"]); // (1, hidden)
+        return F.linear(x, first["weight"].narrow(1, 0, c.DataDim)) + timeTerm;                       // (N, hidden)
     }
-
-    public IReadOnlyList<LayerInfo> Layers
-    {
-        get
-        {
-            var rows = new List<LayerInfo> { new("", "MlpScoreNet", 0, [config.DataDim], parameters.Count(), true, 0) };
-            rows.Add(new("time_embedding", "Sinusoidal", 1, [config.TimeDim], 0, false, 0));
-            var linears = config.LinearLayers;
-            for (var i = 0; i < linears.Count; i++)
-            {
-                var s = linears[i];
-                rows.Add(new($"net.{2 * i}", "Linear", 1, [s.Out], s.ParameterCount, true, (long)s.In * s.Out));
-                if (i < linears.Count - 1) rows.Add(new($"net.{2 * i + 1}", config.Activation.ToString(), 1, [s.Out], 0, false, 0));
-            }
-            rows[0] = rows[0] with { Macs = rows.Sum(r => r.Macs) };
-            return rows;
-        }
-    }
-
-    public void Dispose() => parameters.Dispose();
 }

@@ -14,7 +14,7 @@ public sealed record SummaryRow(string Path, string Type, int Depth, long[] Outp
 }
 
 /// <summary>
-/// A torchinfo-style model summary computed from the layer tree alone (no kernels run, and from a config no weights
+/// A torchinfo-style model summary computed from the module tree alone (no kernels run, and from a config no weights
 /// are allocated): rows to <see cref="MaxDepth"/>, and totals over the whole tree.
 /// <list type="bullet">
 /// <item>TotalParams counts as <c>sum(p.numel() for p in model.parameters())</c>: frozen parameters such as DiT's
@@ -34,45 +34,29 @@ public sealed record ModelSummary(string Name, long[] InputShape, int? MaxDepth,
     public long NonTrainableParams => TotalParams - TrainableParams;
 
     /// <summary>Summarises a built model; <paramref name="inputShape"/> includes the batch, e.g. [1, 4, 32, 32].</summary>
-    public static ModelSummary Of(IScoreModel model, long[] inputShape, int? depth = null) =>
-        FromLayers(model.Config, model.Layers, inputShape, depth);
+    public static ModelSummary Of(IScoreModel model, long[] inputShape, int? depth = null) => Of(model.Config, model.Module, inputShape, depth);
 
     /// <summary>
-    /// Summarises a config without allocating its weights when it has a layer plan (DiT, U-ViT); other configs are
-    /// built with a fixed seed, summarised and freed. Throws <see cref="ConfigException"/> when the config is invalid.
+    /// Summarises a config from its plan's module tree: no kernel runs and no weight is allocated, whatever the model's size.
+    /// Throws <see cref="ConfigException"/> when the config is invalid.
     /// </summary>
-    public static ModelSummary Of(ModelConfig config, long[]? inputShape = null, int? depth = null)
-    {
-        inputShape ??= [1, .. config.InputShape];
-        if (config is IHasLayerPlan planned) return FromLayers(config, planned.LayerPlan().Flatten(), inputShape, depth);
-        using var g = new Generator(0);
-        using var model = config.Build(g);
-        return Of(model, inputShape, depth);
-    }
+    public static ModelSummary Of(ModelConfig config, long[]? inputShape = null, int? depth = null) =>
+        Of(config, config.PlanModel().OrThrow().Module, inputShape ?? [1, .. config.InputShape], depth);
 
-    public static ModelSummary FromLayers(ModelConfig config, IReadOnlyList<LayerInfo> layers, long[] inputShape, int? depth = null)
+    private static ModelSummary Of(ModelConfig config, Module module, long[] inputShape, int? depth)
     {
         var perSample = config.InputShape;
         if (inputShape.Length != perSample.Length + 1 || inputShape[0] <= 0 || !inputShape.Skip(1).SequenceEqual(perSample))
             throw new ShapeException("summary", $"input [N, {string.Join(", ", perSample)}] with N ≥ 1", inputShape);
         if (depth < 0) throw new ArgumentOutOfRangeException(nameof(depth), depth, "summary: depth must be ≥ 0");
-        if (layers.Count == 0 || layers[0].Depth != 0) throw new ArgumentException("summary: the layer tree must start with the model's row at depth 0", nameof(layers));
         var batch = inputShape[0];
+        var layers = module.Flatten();
+        var rows = layers.Where(l => depth is not { } d || l.Depth <= d)
+            .Select(l => new SummaryRow(l.Path, l.Type, l.Depth, [batch, .. l.OutputShape], l.Params, l.TrainableParams, l.Macs * batch)).ToList();
         var leaf = layers.Select((l, i) => i + 1 == layers.Count || layers[i + 1].Depth <= l.Depth).ToArray();
-        var rows = new List<SummaryRow>();
-        for (var i = 0; i < layers.Count; i++)
-        {
-            var l = layers[i];
-            if (depth is { } d && l.Depth > d) continue;
-            var end = i + 1;
-            while (end < layers.Count && layers[end].Depth > l.Depth) end++;
-            var trainable = Enumerable.Range(i, end - i).Where(j => leaf[j] && layers[j].Trainable).Sum(j => layers[j].Params);
-            rows.Add(new SummaryRow(l.Path, l.Type, l.Depth, [batch, .. l.OutputShape], l.Params, trainable, l.Macs * batch));
-        }
         var activations = layers.Where((_, i) => leaf[i]).Sum(l => l.OutputShape.Aggregate(1L, (a, b) => a * b)) * batch;
-        var root = layers[0];
-        return new ModelSummary(root.Type, inputShape, depth, rows, root.Params, rows[0].TrainableParams, root.Macs * batch,
-            inputShape.Aggregate(1L, (a, b) => a * b) * BytesPerElement, root.Params * BytesPerElement, activations * BytesPerElement);
+        return new ModelSummary(module.Type, inputShape, depth, rows, module.ParameterCount, module.TrainableCount, module.Macs * batch,
+            inputShape.Aggregate(1L, (a, b) => a * b) * BytesPerElement, module.ParameterCount * BytesPerElement, activations * BytesPerElement);
     }
 
     public string ToText() => SummaryFormat.Text(this);

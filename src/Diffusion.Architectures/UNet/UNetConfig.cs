@@ -1,7 +1,6 @@
 using Diffusion.Blocks;
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
 
 namespace Diffusion.Architectures;
 
@@ -81,6 +80,13 @@ public sealed record UNetConfig : ModelConfig, IClassConditional
 
     public DownsampleKind Down { get; init; } = DownsampleKind.StridedConv;
 
+    /// <summary>
+    /// Where the strided downsampling conv pads: <see cref="Blocks.DownsamplePadding.Same"/> (bottom/right only, TensorFlow's
+    /// 'SAME') is the original DDPM and how its published weights load; <see cref="Blocks.DownsamplePadding.Symmetric"/> pads
+    /// every side (this library before 2026-11, diffusers' default).
+    /// </summary>
+    public DownsamplePadding DownsamplePadding { get; init; } = DownsamplePadding.Same;
+
     public UpsampleKind Up { get; init; } = UpsampleKind.NearestConv;
 
     public SkipMode Skip { get; init; } = SkipMode.Concat;
@@ -101,11 +107,9 @@ public sealed record UNetConfig : ModelConfig, IClassConditional
 
     public int Levels => ChannelMult.Length;
 
-    public override Seq<string> Check() => UNetPlanner.Plan(this).Problems();
+    public Checked<UNetPlan> Plan() => UNetPlanner.Plan(this);
 
-    public Validation<string, UNetPlan> Plan() => UNetPlanner.Plan(this);
-
-    protected override IScoreModel Create(Generator generator) => new UNet(Plan().OrThrow(), generator);
+    public override Checked<IModelPlan> PlanModel() => Plan().Map(p => (IModelPlan)p);
 
     /// <summary>Two configs are equal when they serialise identically (value equality over the arrays too).</summary>
     public bool Equals(UNetConfig? other) => other is not null && ToJson() == other.ToJson();

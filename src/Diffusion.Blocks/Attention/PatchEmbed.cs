@@ -1,13 +1,14 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
 
 namespace Diffusion.Blocks;
 
 /// <summary>ViT/DiT patch embedding: non-overlapping p×p (×p) patches, each linearly projected to Dim.</summary>
-public sealed record PatchEmbedConfig(int In, int Dim, Spatial Size, int Patch);
+/// <summary>The projection's init: PyTorch's conv default (U-ViT), or DiT's Xavier over the flattened kernel.</summary>
+public sealed record PatchEmbedConfig(int In, int Dim, Spatial Size, int Patch, InitScheme? Init = null);
 
-public sealed record PatchEmbedPlan(string Path, PatchEmbedConfig Config, ConvSpec Proj) : IBlockPlan
+/// <summary>Its conv is named <c>proj</c> as in timm's PatchEmbed (DiT's <c>x_embedder.proj</c>).</summary>
+public sealed record PatchEmbedPlan(string Path, PatchEmbedConfig Config, Leaf<ConvSpec> Proj) : IBlockPlan
 {
     /// <summary>Tokens T = ∏ (size / patch), in row-major order of the patch grid.</summary>
     public long Tokens => Config.Size.Dims.Aggregate(1L, (a, d) => a * (d / Config.Patch));
@@ -19,34 +20,26 @@ public sealed record PatchEmbedPlan(string Path, PatchEmbedConfig Config, ConvSp
     /// <summary>(T, Dim): the per-sample token sequence.</summary>
     public long[] OutputShape => [Tokens, Config.Dim];
 
-    public long ParameterCount => Proj.ParameterCount;
-}
-
-/// <summary>Named <c>proj</c> as in timm's PatchEmbed (DiT's <c>x_embedder.proj</c>).</summary>
-public sealed record PatchEmbedParams(ConvParams Proj) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => Sub("proj", Proj);
+    public Module Module => field ??= Module.Group(Rules.Leaf(Path), "PatchEmbed", OutputShape, [Proj.Module]);
 }
 
 public static class PatchEmbed
 {
-    public static Validation<string, PatchEmbedPlan> Plan(PatchEmbedConfig c, string path = "x_embedder")
-    {
-        var problems = Rules.Positive(c.In, path, "in_channels") + Rules.Positive(c.Dim, path, "dim") + c.Size.Check(path)
-            + Rules.Positive(c.Patch, path, "patch_size")
-            + Rules.Each(c.Size.Dims.Where(d => c.Patch > 0 && d > 0 && d % c.Patch != 0).Distinct(),
-                d => Rules.Require(false, path, $"patch_size={c.Patch} does not divide spatial size {d}"));
-        return Rules.Build(problems, () => new PatchEmbedPlan(path, c, new ConvSpec(c.Size.Rank, c.In, c.Dim, c.Patch, c.Patch)));
-    }
-
-    public static PatchEmbedParams Init(PatchEmbedPlan p, Generator g, InitScheme? scheme = null) => new(Conv.Init(p.Proj, g, scheme));
+    public static Checked<PatchEmbedPlan> Plan(PatchEmbedConfig c, string path = "x_embedder") => Checked.Of(
+        [
+            .. Rules.Positive(c.In, path, "in_channels"), .. Rules.Positive(c.Dim, path, "dim"), .. c.Size.Check(path),
+            .. Rules.Positive(c.Patch, path, "patch_size"),
+            .. c.Size.Dims.Where(d => c.Patch > 0 && d > 0 && d % c.Patch != 0).Distinct()
+                .SelectMany(d => Rules.Require(false, path, $"patch_size={c.Patch} does not divide spatial size {d}")),
+        ],
+        () => new PatchEmbedPlan(path, c, new ConvSpec(c.Size.Rank, c.In, c.Dim, c.Patch, c.Patch).Declare("proj", c.Size.WithChannels(c.In), c.Init)));
 
     /// <summary>(N, In, *size) → (N, T, Dim).</summary>
-    public static Tensor Forward(PatchEmbedPlan p, PatchEmbedParams w, Tensor x)
+    public static Tensor Forward(PatchEmbedPlan p, Params w, Tensor x)
     {
         Guard.Input(p.Path, p.InputShape, x);
         using var scope = torch.NewDisposeScope();
-        var h = Conv.Forward(p.Proj, w.Proj, x);               // (N, Dim, *grid)
+        var h = p.Proj.Forward(w, x);                          // (N, Dim, *grid)
         return h.flatten(2).transpose(1, 2).MoveToOuterDisposeScope(); // (N, T, Dim)
     }
 

@@ -1,6 +1,5 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Blocks;
@@ -16,39 +15,29 @@ public enum UpsampleKind
 
 public sealed record UpsampleConfig(int In, int Out, Spatial Size, UpsampleKind Kind = UpsampleKind.NearestConv);
 
-public sealed record UpsamplePlan(string Path, UpsampleConfig Config, ConvSpec Conv) : IBlockPlan
+public sealed record UpsamplePlan(string Path, UpsampleConfig Config, Leaf<ConvSpec> Conv) : IBlockPlan
 {
     public long[] InputShape => Config.Size.WithChannels(Config.In);
 
     public long[] OutputShape => Config.Size.Map(d => d * 2).WithChannels(Config.Out);
 
-    public long ParameterCount => Conv.ParameterCount;
-}
-
-public sealed record UpsampleParams(ConvParams Conv) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => Sub("conv", Conv);
+    public Module Module => field ??= Module.Group(Rules.Leaf(Path), "Upsample", OutputShape, [Conv.Module]);
 }
 
 /// <summary>Doubles every spatial dim: (N, In, *size) → (N, Out, *2·size).</summary>
 public static class Upsample
 {
-    public static Validation<string, UpsamplePlan> Plan(UpsampleConfig c, string path = "upsample")
-    {
-        var problems = Rules.Positive(c.In, path, "in_channels") + Rules.Positive(c.Out, path, "out_channels") + c.Size.Check(path);
-        return Rules.Build(problems, () => new UpsamplePlan(path, c, c.Kind == UpsampleKind.NearestConv
-            ? new ConvSpec(c.Size.Rank, c.In, c.Out, 3, 1, 1)
-            : new ConvSpec(c.Size.Rank, c.In, c.Out, 4, 2, 1, Transposed: true)));
-    }
+    public static Checked<UpsamplePlan> Plan(UpsampleConfig c, string path = "upsample") => Checked.Of(
+        [.. Rules.Positive(c.In, path, "in_channels"), .. Rules.Positive(c.Out, path, "out_channels"), .. c.Size.Check(path)],
+        () => new UpsamplePlan(path, c, c.Kind == UpsampleKind.NearestConv
+            ? new ConvSpec(c.Size.Rank, c.In, c.Out, 3, 1, 1).Declare("conv", c.Size.Map(d => d * 2).WithChannels(c.In))
+            : new ConvSpec(c.Size.Rank, c.In, c.Out, 4, 2, 1, Transposed: true).Declare("conv", c.Size.WithChannels(c.In))));
 
-    public static UpsampleParams Init(UpsamplePlan p, Generator g, InitScheme? scheme = null) => new(Conv.Init(p.Conv, g, scheme));
-
-    public static Tensor Forward(UpsamplePlan p, UpsampleParams w, Tensor x)
+    public static Tensor Forward(UpsamplePlan p, Params w, Tensor x)
     {
         Guard.Input(p.Path, p.InputShape, x);
-        if (p.Config.Kind == UpsampleKind.TransposedConv) return Conv.Forward(p.Conv, w.Conv, x);
         using var scope = torch.NewDisposeScope();
-        var h = F.interpolate(x, scaleFactor: 2.0); // (N, In, *2·size), nearest
-        return Conv.Forward(p.Conv, w.Conv, h).MoveToOuterDisposeScope();
+        var h = p.Config.Kind == UpsampleKind.NearestConv ? F.interpolate(x, scaleFactor: 2.0) : x; // (N, In, *2·size) nearest
+        return p.Conv.Forward(w, h).MoveToOuterDisposeScope();                                    // (N, Out, *2·size)
     }
 }

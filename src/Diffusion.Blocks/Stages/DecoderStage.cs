@@ -1,7 +1,5 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
-using static LanguageExt.Prelude;
 
 namespace Diffusion.Blocks;
 
@@ -24,60 +22,46 @@ public enum SkipMode
 public sealed record DecoderStageConfig(int In, int Out, Spatial Size, int[] SkipChannels, int TembDim, SkipMode Mode = SkipMode.Concat,
     bool Attention = false, int Heads = 1, bool Upsample = true, UpsampleKind UpKind = UpsampleKind.NearestConv, ResOptions? Res = null, int? UpOut = null);
 
-public sealed record DecoderStagePlan(string Path, DecoderStageConfig Config, Seq<ResBlockPlan> Resnets, Seq<AttentionPlan> Attentions,
+public sealed record DecoderStagePlan(string Path, DecoderStageConfig Config, IReadOnlyList<ResBlockPlan> Resnets, IReadOnlyList<AttentionPlan> Attentions,
     UpsamplePlan? Upsampler) : IBlockPlan
 {
     public long[] InputShape => Config.Size.WithChannels(Config.In);
 
-    public Seq<long[]> SkipShapes => Config.SkipChannels.Select(s => Config.Size.WithChannels(s)).ToSeq();
+    public IReadOnlyList<long[]> SkipShapes => Config.SkipChannels.Select(s => Config.Size.WithChannels(s)).ToList();
 
-    public long[] OutputShape => Upsampler?.OutputShape ?? Resnets.Last.OutputShape;
+    public long[] OutputShape => Upsampler?.OutputShape ?? Resnets[^1].OutputShape;
 
-    public long ParameterCount => Resnets.Sum(r => r.ParameterCount) + Attentions.Sum(a => a.ParameterCount) + (Upsampler?.ParameterCount ?? 0);
-}
-
-public sealed record DecoderStageParams(Seq<ResBlockParams> Resnets, Seq<AttentionParams> Attentions, UpsampleParams? Upsampler) : Params
-{
-    public override IEnumerable<NamedTensor> Named() =>
-        Resnets.SelectMany((r, i) => Sub($"resnets.{i}", r)).Concat(Attentions.SelectMany((a, i) => Sub($"attentions.{i}", a)))
-            .Concat(Sub("upsamplers.0", Upsampler));
+    /// <summary>Children in diffusers' state_dict order: every ResBlock, every attention, then the upsampler.</summary>
+    public Module Module => field ??= Module.Group(Rules.Leaf(Path), Attentions.Count > 0 ? "AttnUpBlock" : "UpBlock", OutputShape,
+        [.. Resnets.Select(r => r.Module), .. Attentions.Select(a => a.Module), Upsampler?.Module]);
 }
 
 public static class DecoderStage
 {
-    public static Validation<string, DecoderStagePlan> Plan(DecoderStageConfig c, string path = "up")
+    public static Checked<DecoderStagePlan> Plan(DecoderStageConfig c, string path = "up")
     {
-        var head = Rules.Require(c.SkipChannels.Length > 0, path, "skip_channels must name at least one skip (one ResBlock each)") + c.Size.Check(path)
-            + Rules.Positive(c.In, path, "in_channels");
-        if (!head.IsEmpty) return Validation<string, DecoderStagePlan>.Fail(head);
-        var problems = Seq<string>();
-        var res = new List<Validation<string, ResBlockPlan>>();
-        for (var i = 0; i < c.SkipChannels.Length; i++)
-        {
-            var current = i == 0 ? c.In : c.Out;
-            var skip = c.SkipChannels[i];
-            problems += Rules.Positive(skip, path, $"skip_channels[{i}]");
-            if (c.Mode == SkipMode.Add)
-                problems += Rules.Require(skip == current, path,
-                    $"skip_mode=add: skip[{i}] has {skip} channels but the activation it is added to has {current} (addition needs equal channels; use concat)");
-            var resIn = c.Mode == SkipMode.Concat ? current + skip : current;
-            res.Add(ResBlock.Plan(new ResBlockConfig(resIn, c.Out, c.Size, c.TembDim, c.Res), Rules.Child(path, $"resnets.{i}")));
-        }
-        var attn = c.Attention
-            ? Enumerable.Range(0, res.Count).Select(i => SpatialAttention.Plan(new AttentionConfig(c.Out, c.Size, c.Heads, c.Res is { InstanceNorm: true } ? c.Out : c.Res?.Groups, c.Res?.Eps ?? 1e-6),
-                Rules.Child(path, $"attentions.{i}"))).ToSeq()
-            : Seq<Validation<string, AttentionPlan>>();
-        Validation<string, UpsamplePlan>? up = c.Upsample ? Upsample.Plan(new UpsampleConfig(c.Out, c.UpOut ?? c.Out, c.Size, c.UpKind), Rules.Child(path, "upsamplers.0")) : (Validation<string, UpsamplePlan>?)null;
-        problems += Rules.Each(res, v => v.Problems()) + Rules.Each(attn, v => v.Problems()) + (up?.Problems() ?? Seq<string>());
-        return Rules.Build(problems, () => new DecoderStagePlan(path, c, res.ToSeq().Map(v => v.OrThrow()).Strict(), attn.Map(v => v.OrThrow()).Strict(), up?.OrThrow()));
+        IEnumerable<string> head = [.. Rules.Require(c.SkipChannels.Length > 0, path, "skip_channels must name at least one skip (one ResBlock each)"),
+            .. c.Size.Check(path), .. Rules.Positive(c.In, path, "in_channels")];
+        if (head.Any()) return Checked.Fail<DecoderStagePlan>(head);
+        var layers = c.SkipChannels.Length;
+        int Current(int i) => i == 0 ? c.In : c.Out;
+        var own = Enumerable.Range(0, layers).SelectMany(i => (IEnumerable<string>)
+        [
+            .. Rules.Positive(c.SkipChannels[i], path, $"skip_channels[{i}]"),
+            .. Rules.Require(c.Mode != SkipMode.Add || c.SkipChannels[i] == Current(i), path,
+                $"skip_mode=add: skip[{i}] has {c.SkipChannels[i]} channels but the activation it is added to has {Current(i)} (addition needs equal channels; use concat)"),
+        ]);
+        return Checked.Of(own,
+            Enumerable.Range(0, layers).Select(i => ResBlock.Plan(new ResBlockConfig(c.Mode == SkipMode.Concat ? Current(i) + c.SkipChannels[i] : Current(i),
+                c.Out, c.Size, c.TembDim, c.Res), Rules.Child(path, $"resnets.{i}"))).All(),
+            Enumerable.Range(0, c.Attention ? layers : 0)
+                .Select(i => SpatialAttention.Plan((c.Res ?? ResOptions.Default).Attention(c.Out, c.Size, c.Heads), Rules.Child(path, $"attentions.{i}"))).All(),
+            Checked.Optional(c.Upsample, () => Upsample.Plan(new UpsampleConfig(c.Out, c.UpOut ?? c.Out, c.Size, c.UpKind), Rules.Child(path, "upsamplers.0"))),
+            (r, a, u) => new DecoderStagePlan(path, c, r, a, u));
     }
 
-    public static DecoderStageParams Init(DecoderStagePlan p, Generator g, InitScheme? scheme = null) => new(
-        p.Resnets.Map(r => ResBlock.Init(r, g, scheme)).Strict(), p.Attentions.Map(a => SpatialAttention.Init(a, g, scheme)).Strict(),
-        p.Upsampler is { } u ? Upsample.Init(u, g, scheme) : null);
-
     /// <summary>(N, In, *size), skips in the order consumed, temb → (N, Out, *size[·2]).</summary>
-    public static Tensor Forward(DecoderStagePlan p, DecoderStageParams w, Tensor x, IReadOnlyList<Tensor> skips, Tensor? temb = null, Generator? dropout = null)
+    public static Tensor Forward(DecoderStagePlan p, Params w, Tensor x, IReadOnlyList<Tensor> skips, Tensor? temb = null, Generator? dropout = null)
     {
         Guard.Input(p.Path, p.InputShape, x);
         if (skips.Count != p.Resnets.Count)
@@ -88,10 +72,10 @@ public static class DecoderStage
         {
             Guard.Input(p.Path, p.SkipShapes[i], skips[i], $"skip[{i}]");
             h = p.Config.Mode == SkipMode.Concat ? torch.cat([h, skips[i]], 1) : h + skips[i]; // (N, C_h + C_skip | C_h, *size)
-            h = ResBlock.Forward(p.Resnets[i], w.Resnets[i], h, temb, dropout);               // (N, Out, *size)
-            if (p.Attentions.Count > 0) h = SpatialAttention.Forward(p.Attentions[i], w.Attentions[i], h);
+            h = ResBlock.Forward(p.Resnets[i], w[p.Resnets[i]], h, temb, dropout);            // (N, Out, *size)
+            if (p.Attentions.Count > 0) h = SpatialAttention.Forward(p.Attentions[i], w[p.Attentions[i]], h);
         }
-        if (p.Upsampler is not null) h = Upsample.Forward(p.Upsampler, w.Upsampler!, h); // (N, Out, *2·size)
+        if (p.Upsampler is not null) h = Upsample.Forward(p.Upsampler, w[p.Upsampler], h); // (N, Out, *2·size)
         return h.MoveToOuterDisposeScope();
     }
 }

@@ -1,7 +1,5 @@
 using Diffusion.Primitives;
 using Diffusion.Torch;
-using LanguageExt;
-using static LanguageExt.Prelude;
 
 namespace Diffusion.Blocks;
 
@@ -10,54 +8,41 @@ namespace Diffusion.Blocks;
 /// self-attention, then an optional downsample. Names follow diffusers' DownBlock2D: resnets.i, attentions.i, downsamplers.0.
 /// </summary>
 public sealed record EncoderStageConfig(int In, int Out, Spatial Size, int Layers, int TembDim, bool Attention = false, int Heads = 1,
-    bool Downsample = true, DownsampleKind DownKind = DownsampleKind.StridedConv, ResOptions? Res = null);
+    bool Downsample = true, DownsampleKind DownKind = DownsampleKind.StridedConv, ResOptions? Res = null,
+    DownsamplePadding Padding = DownsamplePadding.Same);
 
-public sealed record EncoderStagePlan(string Path, EncoderStageConfig Config, Seq<ResBlockPlan> Resnets, Seq<AttentionPlan> Attentions,
+public sealed record EncoderStagePlan(string Path, EncoderStageConfig Config, IReadOnlyList<ResBlockPlan> Resnets, IReadOnlyList<AttentionPlan> Attentions,
     DownsamplePlan? Downsampler) : IBlockPlan
 {
     public long[] InputShape => Config.Size.WithChannels(Config.In);
 
-    public long[] OutputShape => Downsampler?.OutputShape ?? Resnets.Last.OutputShape;
+    public long[] OutputShape => Downsampler?.OutputShape ?? Resnets[^1].OutputShape;
 
     /// <summary>Per-sample shapes of the skip activations, in the order produced: after each layer, then after the downsample.</summary>
-    public Seq<long[]> SkipShapes => Resnets.Map(r => r.OutputShape) + (Downsampler is null ? Seq<long[]>() : Seq1(Downsampler.OutputShape));
+    public IReadOnlyList<long[]> SkipShapes => [.. Resnets.Select(r => r.OutputShape), .. Downsampler is null ? [] : new[] { Downsampler.OutputShape }];
 
-    public long ParameterCount => Resnets.Sum(r => r.ParameterCount) + Attentions.Sum(a => a.ParameterCount) + (Downsampler?.ParameterCount ?? 0);
-}
-
-public sealed record EncoderStageParams(Seq<ResBlockParams> Resnets, Seq<AttentionParams> Attentions, DownsampleParams? Downsampler) : Params
-{
-    public override IEnumerable<NamedTensor> Named() =>
-        Resnets.SelectMany((r, i) => Sub($"resnets.{i}", r)).Concat(Attentions.SelectMany((a, i) => Sub($"attentions.{i}", a)))
-            .Concat(Sub("downsamplers.0", Downsampler));
+    /// <summary>Children in diffusers' state_dict order: every ResBlock, every attention, then the downsampler.</summary>
+    public Module Module => field ??= Module.Group(Rules.Leaf(Path), Attentions.Count > 0 ? "AttnDownBlock" : "DownBlock", OutputShape,
+        [.. Resnets.Select(r => r.Module), .. Attentions.Select(a => a.Module), Downsampler?.Module]);
 }
 
 public static class EncoderStage
 {
-    public static Validation<string, EncoderStagePlan> Plan(EncoderStageConfig c, string path = "down")
+    public static Checked<EncoderStagePlan> Plan(EncoderStageConfig c, string path = "down")
     {
-        var head = Rules.Positive(c.Layers, path, "layers") + c.Size.Check(path);
-        if (!head.IsEmpty) return Validation<string, EncoderStagePlan>.Fail(head);
-        var res = Enumerable.Range(0, c.Layers).Select(i =>
-            ResBlock.Plan(new ResBlockConfig(i == 0 ? c.In : c.Out, c.Out, c.Size, c.TembDim, c.Res), Rules.Child(path, $"resnets.{i}"))).ToSeq();
-        var attn = c.Attention
-            ? Enumerable.Range(0, c.Layers).Select(i => SpatialAttention.Plan(new AttentionConfig(c.Out, c.Size, c.Heads, c.Res is { InstanceNorm: true } ? c.Out : c.Res?.Groups, c.Res?.Eps ?? 1e-6),
-                Rules.Child(path, $"attentions.{i}"))).ToSeq()
-            : Seq<Validation<string, AttentionPlan>>();
-        var down = c.Downsample
-            ? Downsample.Plan(new DownsampleConfig(c.Out, c.Out, c.Size, c.DownKind), Rules.Child(path, "downsamplers.0"))
-            : (Validation<string, DownsamplePlan>?)null;
-        var problems = Rules.Each(res, v => v.Problems()) + Rules.Each(attn, v => v.Problems()) + (down?.Problems() ?? Seq<string>());
-        return Rules.Build(problems, () => new EncoderStagePlan(path, c, res.Map(v => v.OrThrow()), attn.Map(v => v.OrThrow()),
-            down?.OrThrow()));
+        IEnumerable<string> head = [.. Rules.Positive(c.Layers, path, "layers"), .. c.Size.Check(path)];
+        if (head.Any()) return Checked.Fail<EncoderStagePlan>(head);
+        return Checked.Of([],
+            Enumerable.Range(0, c.Layers).Select(i =>
+                ResBlock.Plan(new ResBlockConfig(i == 0 ? c.In : c.Out, c.Out, c.Size, c.TembDim, c.Res), Rules.Child(path, $"resnets.{i}"))).All(),
+            Enumerable.Range(0, c.Attention ? c.Layers : 0)
+                .Select(i => SpatialAttention.Plan((c.Res ?? ResOptions.Default).Attention(c.Out, c.Size, c.Heads), Rules.Child(path, $"attentions.{i}"))).All(),
+            Checked.Optional(c.Downsample, () => Downsample.Plan(new DownsampleConfig(c.Out, c.Out, c.Size, c.DownKind, c.Padding), Rules.Child(path, "downsamplers.0"))),
+            (r, a, d) => new EncoderStagePlan(path, c, r, a, d));
     }
 
-    public static EncoderStageParams Init(EncoderStagePlan p, Generator g, InitScheme? scheme = null) => new(
-        p.Resnets.Map(r => ResBlock.Init(r, g, scheme)).Strict(), p.Attentions.Map(a => SpatialAttention.Init(a, g, scheme)).Strict(),
-        p.Downsampler is { } d ? Downsample.Init(d, g, scheme) : null);
-
     /// <summary>(N, In, *size), temb → output (N, Out, *size[/2]) and the skip activations (<see cref="EncoderStagePlan.SkipShapes"/>).</summary>
-    public static (Tensor Output, Tensor[] Skips) Forward(EncoderStagePlan p, EncoderStageParams w, Tensor x, Tensor? temb = null, Generator? dropout = null)
+    public static (Tensor Output, Tensor[] Skips) Forward(EncoderStagePlan p, Params w, Tensor x, Tensor? temb = null, Generator? dropout = null)
     {
         Guard.Input(p.Path, p.InputShape, x);
         using var scope = torch.NewDisposeScope();
@@ -65,13 +50,13 @@ public static class EncoderStage
         var h = x;
         for (var i = 0; i < p.Resnets.Count; i++)
         {
-            h = ResBlock.Forward(p.Resnets[i], w.Resnets[i], h, temb, dropout); // (N, Out, *size)
-            if (p.Attentions.Count > 0) h = SpatialAttention.Forward(p.Attentions[i], w.Attentions[i], h);
+            h = ResBlock.Forward(p.Resnets[i], w[p.Resnets[i]], h, temb, dropout); // (N, Out, *size)
+            if (p.Attentions.Count > 0) h = SpatialAttention.Forward(p.Attentions[i], w[p.Attentions[i]], h);
             skips.Add(h);
         }
         if (p.Downsampler is not null)
         {
-            h = Downsample.Forward(p.Downsampler, w.Downsampler!, h); // (N, Out, *size/2)
+            h = Downsample.Forward(p.Downsampler, w[p.Downsampler], h); // (N, Out, *size/2)
             skips.Add(h);
         }
         foreach (var s in skips) s.MoveToOuterDisposeScope();

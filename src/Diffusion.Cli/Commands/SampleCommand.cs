@@ -120,5 +120,5 @@ public static class SampleCommand
         return Samplers.Run(kind, process, network, Predictions.From(model.Target), [n, .. model.Config.InputShape], steps, g, options, recordAt);
     }
 
-    private static void ThreadPolicyForSampling(IScoreModel model, int n) => ThreadPolicy.Apply((double)model.Layers[0].Macs * n);
+    private static void ThreadPolicyForSampling(IScoreModel model, int n) => ThreadPolicy.Apply((double)model.Module.Macs * n);
 }

@@ -1,5 +1,4 @@
 using Diffusion.Torch;
-using LanguageExt;
 
 namespace Diffusion.Primitives;
 
@@ -14,30 +13,20 @@ public sealed record FourierSpec(int HalfDim, double Scale = 16)
 
     public long ParameterCount => HalfDim;
 
-    public Seq<string> Check(string path) =>
-        Rules.Positive(HalfDim, path, "embedding_size") + Rules.Require(Scale > 0, path, $"scale={Scale} must be positive");
-}
+    public IEnumerable<string> Check(string path) =>
+        [.. Rules.Positive(HalfDim, path, "embedding_size"), .. Rules.Require(Scale > 0, path, $"scale={Scale} must be positive")];
 
-/// <summary>The frequencies, frozen (requires_grad stays false, as score_sde's <c>nn.Parameter(..., requires_grad=False)</c>).</summary>
-public sealed record FourierParams(Tensor W) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => One("W", W);
-
-    public override Params RequiresGrad(bool on = true) => this;
+    /// <summary>The frequencies <c>W</c>, frozen (score_sde's <c>nn.Parameter(..., requires_grad=False)</c>).</summary>
+    public Leaf<FourierSpec> Declare(string name) =>
+        new(this, Module.Leaf(name, "GaussianFourier", [Dim], 0, new ParamSpec("W", [HalfDim], new Fill.Normal(Scale), ParamKind.Frozen)));
 }
 
 public static class FourierFeatures
 {
-    public static FourierParams Init(FourierSpec s, Generator g)
+    public static Tensor Embed(this Leaf<FourierSpec> layer, Params parent, Tensor t)
     {
         using var scope = torch.NewDisposeScope();
-        return new((torch.randn([s.HalfDim], g) * s.Scale).DetachFromDisposeScope());
-    }
-
-    public static Tensor Embed(FourierParams p, Tensor t)
-    {
-        using var scope = torch.NewDisposeScope();
-        var proj = t.@float().unsqueeze(1) * p.W.unsqueeze(0) * (2 * Math.PI); // (N, h)
-        return torch.cat([proj.sin(), proj.cos()], 1).MoveToOuterDisposeScope(); // (N, 2h)
+        var proj = t.@float().unsqueeze(1) * parent[layer]["W"].unsqueeze(0) * (2 * Math.PI); // (N, h)
+        return torch.cat([proj.sin(), proj.cos()], 1).MoveToOuterDisposeScope();               // (N, 2h)
     }
 }

@@ -1,5 +1,4 @@
 using Diffusion.Torch;
-using LanguageExt;
 
 namespace Diffusion.Primitives;
 
@@ -11,10 +10,15 @@ namespace Diffusion.Primitives;
 /// </summary>
 public sealed record SinusoidalSpec(int Dim, bool FlipSinToCos = false, double DownscaleFreqShift = 1, double MaxPeriod = 10000, double Scale = 1)
 {
-    public Seq<string> Check(string path) =>
-        Rules.Require(Dim >= 2 && Dim % 2 == 0, path, $"dim={Dim} must be even and ≥ 2 (half sine, half cosine)")
-        + Rules.Require(Dim / 2 - DownscaleFreqShift > 0, path, $"downscale_freq_shift={DownscaleFreqShift} must be < dim/2={Dim / 2}")
-        + Rules.Require(MaxPeriod > 1, path, $"max_period={MaxPeriod} must be > 1");
+    public IEnumerable<string> Check(string path) =>
+    [
+        .. Rules.Require(Dim >= 2 && Dim % 2 == 0, path, $"dim={Dim} must be even and ≥ 2 (half sine, half cosine)"),
+        .. Rules.Require(Dim / 2 - DownscaleFreqShift > 0, path, $"downscale_freq_shift={DownscaleFreqShift} must be < dim/2={Dim / 2}"),
+        .. Rules.Require(MaxPeriod > 1, path, $"max_period={MaxPeriod} must be > 1"),
+    ];
+
+    /// <summary>The parameter-free features as a summary row.</summary>
+    public Module Declare(string name) => Module.Op(name, "Sinusoidal", [Dim]);
 }
 
 public static class Sinusoidal

@@ -1,5 +1,4 @@
 using Diffusion.Torch;
-using LanguageExt;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Primitives;
@@ -21,30 +20,35 @@ public sealed record ConvSpec(int Rank, int In, int Out, int Kernel, int Stride 
     /// <summary>Per-sample output shape (C, *spatial) for a per-sample input shape.</summary>
     public long[] OutputShape(long[] input) => [Out, .. input.Skip(1).Select(OutputSize)];
 
-    public Seq<string> Check(string path) =>
-        Rules.Require(Rank is >= 1 and <= 3, path, $"rank={Rank} must be 1, 2 or 3")
-        + Rules.Positive(In, path, "in_channels") + Rules.Positive(Out, path, "out_channels")
-        + Rules.Positive(Kernel, path, "kernel_size") + Rules.Positive(Stride, path, "stride")
-        + Rules.Require(Padding >= 0, path, $"padding={Padding} must be ≥ 0");
-}
+    public IEnumerable<string> Check(string path) =>
+    [
+        .. Rules.Require(Rank is >= 1 and <= 3, path, $"rank={Rank} must be 1, 2 or 3"),
+        .. Rules.Positive(In, path, "in_channels"), .. Rules.Positive(Out, path, "out_channels"),
+        .. Rules.Positive(Kernel, path, "kernel_size"), .. Rules.Positive(Stride, path, "stride"),
+        .. Rules.Require(Padding >= 0, path, $"padding={Padding} must be ≥ 0"),
+    ];
 
-public sealed record ConvParams(Tensor Weight, Tensor? Bias) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => One("weight", Weight).Concat(One("bias", Bias));
+    /// <summary>
+    /// This conv as the child <paramref name="name"/> of a block, for a per-sample <paramref name="input"/> (C, *spatial).
+    /// MACs: output positions × out × in × kernel volume (a transposed conv: input positions).
+    /// </summary>
+    public Leaf<ConvSpec> Declare(string name, long[] input, InitScheme? init = null)
+    {
+        var output = OutputShape(input);
+        var positions = (Transposed ? input : output).Skip(1).Aggregate(1L, (a, b) => a * b);
+        var (w, b) = (init ?? InitScheme.Default).Fills(WeightShape);
+        return new(this, Module.Leaf(name, Transposed ? $"ConvTranspose{Rank}d" : $"Conv{Rank}d", output,
+            positions * Out * In * (long)Math.Pow(Kernel, Rank),
+            new ParamSpec("weight", WeightShape, w), Bias ? new ParamSpec("bias", [Out], b) : null));
+    }
 }
 
 public static class Conv
 {
-    public static ConvParams Init(ConvSpec s, Generator g, InitScheme? scheme = null)
-    {
-        scheme ??= InitScheme.Default;
-        var shape = s.WeightShape;
-        var fanIn = shape[1] * shape.Skip(2).Aggregate(1L, (a, b) => a * b);
-        return new(Primitives.Init.Weight(shape, scheme, g), s.Bias ? Primitives.Init.Bias(s.Out, fanIn, scheme, g) : null);
-    }
-
     /// <summary>(N, in, *spatial) → (N, out, *spatial').</summary>
-    public static Tensor Forward(ConvSpec s, ConvParams p, Tensor x) =>
-        F.convolution(x, p.Weight, p.Bias, s.Rank, [s.Stride], [s.Padding], [1], s.Transposed, [0], 1,
+    public static Tensor Forward(ConvSpec s, Params w, Tensor x) =>
+        F.convolution(x, w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], s.Transposed, [0], 1,
             s.Transposed ? $"conv_transpose{s.Rank}d" : $"conv{s.Rank}d");
+
+    public static Tensor Forward(this Leaf<ConvSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
 }

@@ -1,5 +1,4 @@
 using Diffusion.Torch;
-using LanguageExt;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Primitives;
@@ -9,21 +8,25 @@ public sealed record LinearSpec(int In, int Out, bool Bias = true)
 {
     public long ParameterCount => (long)In * Out + (Bias ? Out : 0);
 
-    public Seq<string> Check(string path) => Rules.Positive(In, path, "in_features") + Rules.Positive(Out, path, "out_features");
-}
+    public IEnumerable<string> Check(string path) => [.. Rules.Positive(In, path, "in_features"), .. Rules.Positive(Out, path, "out_features")];
 
-public sealed record LinearParams(Tensor Weight, Tensor? Bias) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => One("weight", Weight).Concat(One("bias", Bias));
+    /// <summary>
+    /// This linear as the child <paramref name="name"/> of a block, applied at <paramref name="tokens"/> positions per sample
+    /// (output [out] for one, [tokens, out] otherwise, unless <paramref name="shape"/> says how the block reshapes it).
+    /// </summary>
+    public Leaf<LinearSpec> Declare(string name, long tokens = 1, InitScheme? init = null, long[]? shape = null)
+    {
+        var (w, b) = (init ?? InitScheme.Default).Fills([Out, In]);
+        return new(this, Module.Leaf(name, "Linear", shape ?? (tokens == 1 ? [Out] : [tokens, Out]), tokens * In * Out,
+            new ParamSpec("weight", [Out, In], w), Bias ? new ParamSpec("bias", [Out], b) : null));
+    }
 }
 
 public static class Linear
 {
-    public static LinearParams Init(LinearSpec s, Generator g, InitScheme? scheme = null)
-    {
-        scheme ??= InitScheme.Default;
-        return new(Primitives.Init.Weight([s.Out, s.In], scheme, g), s.Bias ? Primitives.Init.Bias(s.Out, s.In, scheme, g) : null);
-    }
+    /// <summary>(*, in) → (*, out) with the module's own weight and bias.</summary>
+    public static Tensor Forward(Params w, Tensor x) => F.linear(x, w["weight"], w.Optional("bias"));
 
-    public static Tensor Forward(LinearParams p, Tensor x) => F.linear(x, p.Weight, p.Bias); // (*, in) → (*, out)
+    /// <summary>The declared child <paramref name="layer"/> of the block whose parameters are <paramref name="parent"/>.</summary>
+    public static Tensor Forward(this Leaf<LinearSpec> layer, Params parent, Tensor x) => Forward(parent[layer], x);
 }

@@ -1,5 +1,4 @@
 using Diffusion.Torch;
-using LanguageExt;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Primitives;
@@ -13,35 +12,28 @@ public sealed record BatchNormSpec(int Channels, double Eps = 1e-5, double Momen
 {
     public long ParameterCount => Affine ? 2L * Channels : 0;
 
-    public Seq<string> Check(string path) =>
-        Rules.Positive(Channels, path, "num_features")
-        + Rules.Require(Momentum is >= 0 and <= 1, path, $"momentum={Momentum} must lie in [0, 1]");
-}
+    public IEnumerable<string> Check(string path) =>
+        [.. Rules.Positive(Channels, path, "num_features"), .. Rules.Require(Momentum is >= 0 and <= 1, path, $"momentum={Momentum} must lie in [0, 1]")];
 
-/// <summary>γ, β and the running statistics (buffers, named as in nn.BatchNorm2d's state_dict).</summary>
-public sealed record BatchNormParams(Tensor? Weight, Tensor? Bias, Tensor RunningMean, Tensor RunningVar) : Params
-{
-    public override IEnumerable<NamedTensor> Named() =>
-        One("weight", Weight).Concat(One("bias", Bias)).Concat(One("running_mean", RunningMean)).Concat(One("running_var", RunningVar));
-
-    public override Params RequiresGrad(bool on = true)
-    {
-        if (Weight is not null) Weight.requires_grad = on;
-        if (Bias is not null) Bias.requires_grad = on;
-        return this;
-    }
+    /// <summary>γ, β and the running statistics (buffers), named as in nn.BatchNorm2d's state_dict.</summary>
+    public Leaf<BatchNormSpec> Declare(string name, long[] shape) => new(this, Module.Leaf(name, "BatchNorm", shape, 0,
+        Affine ? new ParamSpec("weight", [Channels], Fill.One) : null, Affine ? new ParamSpec("bias", [Channels], Fill.Zero) : null,
+        new ParamSpec("running_mean", [Channels], Fill.Zero, ParamKind.Buffer), new ParamSpec("running_var", [Channels], Fill.One, ParamKind.Buffer)));
 }
 
 public static class BatchNorm
 {
-    public static BatchNormParams Init(BatchNormSpec s) =>
-        new(s.Affine ? Primitives.Init.Ones(s.Channels) : null, s.Affine ? Primitives.Init.Zeros(s.Channels) : null,
-            Primitives.Init.Zeros(s.Channels), Primitives.Init.Ones(s.Channels));
+    /// <summary>Fresh parameters and statistics (no draw needs a generator).</summary>
+    public static Params Init(BatchNormSpec s)
+    {
+        using var g = new Generator(0);
+        return Params.Init(s.Declare("bn", [s.Channels]).Module, g);
+    }
 
     /// <summary>
     /// (N, C, *spatial) → same shape. Training: batch statistics, and the running statistics are updated in place
     /// (the one impure forward in this library, as in PyTorch). Eval: the running statistics.
     /// </summary>
-    public static Tensor Forward(BatchNormSpec s, BatchNormParams p, Tensor x, bool training) =>
-        F.batch_norm(x, p.RunningMean, p.RunningVar, p.Weight, p.Bias, training, s.Momentum, s.Eps);
+    public static Tensor Forward(BatchNormSpec s, Params p, Tensor x, bool training) =>
+        F.batch_norm(x, p["running_mean"], p["running_var"], p.Optional("weight"), p.Optional("bias"), training, s.Momentum, s.Eps);
 }

@@ -1,5 +1,4 @@
 using Diffusion.Torch;
-using LanguageExt;
 using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Primitives;
@@ -13,23 +12,19 @@ public sealed record GroupNormSpec(int Channels, int Groups, double Eps = 1e-5, 
 {
     public long ParameterCount => Affine ? 2L * Channels : 0;
 
-    public Seq<string> Check(string path) =>
-        Rules.Positive(Channels, path, "channels") + Rules.Positive(Groups, path, "groups")
-        + Rules.Require(Groups <= 0 || Channels <= 0 || Channels % Groups == 0, path, $"groups={Groups} does not divide channels={Channels}")
-        + Rules.Require(Eps > 0, path, $"eps={Eps} must be positive");
+    public IEnumerable<string> Check(string path) =>
+    [
+        .. Rules.Positive(Channels, path, "channels"), .. Rules.Positive(Groups, path, "groups"),
+        .. Rules.Require(Groups <= 0 || Channels <= 0 || Channels % Groups == 0, path, $"groups={Groups} does not divide channels={Channels}"),
+        .. Rules.Require(Eps > 0, path, $"eps={Eps} must be positive"),
+    ];
 
     /// <summary>The usual diffusion choice: <see cref="GroupNorm.ChooseGroups"/> groups, eps 1e-6 as DDPM/diffusers.</summary>
     public static GroupNormSpec For(int channels, double eps = 1e-6) => new(channels, GroupNorm.ChooseGroups(channels), eps);
-}
 
-/// <summary>γ (weight) and β (bias), one per channel; null when not affine.</summary>
-public sealed record NormParams(Tensor? Weight, Tensor? Bias) : Params
-{
-    public override IEnumerable<NamedTensor> Named() => One("weight", Weight).Concat(One("bias", Bias));
-
-    /// <summary>γ = 1, β = 0 (PyTorch's reset_parameters).</summary>
-    public static NormParams Init(int channels, bool affine) =>
-        affine ? new(Primitives.Init.Ones(channels), Primitives.Init.Zeros(channels)) : new(null, null);
+    /// <summary>This norm as the child <paramref name="name"/> of a block, over a per-sample (C, *spatial) shape.</summary>
+    public Leaf<GroupNormSpec> Declare(string name, long[] shape) =>
+        new(this, Norms.Affine(name, Groups == Channels && Channels > 1 ? "InstanceNorm" : "GroupNorm", shape, Channels, Affine));
 }
 
 public static class GroupNorm
@@ -43,26 +38,29 @@ public static class GroupNorm
         return 1;
     }
 
-    public static NormParams Init(GroupNormSpec s) => NormParams.Init(s.Channels, s.Affine);
-
     /// <summary>(N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β.</summary>
-    public static Tensor Forward(GroupNormSpec s, NormParams p, Tensor x) => F.group_norm(x, s.Groups, p.Weight, p.Bias, s.Eps);
+    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => F.group_norm(x, s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps);
+
+    public static Tensor Forward(this Leaf<GroupNormSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
 }
 
-/// <summary>LayerNorm over the trailing dims (Ba et al. 2016); for transformers the last dim (N, T, D).</summary>
+/// <summary>LayerNorm over the trailing dim (Ba et al. 2016); for transformers the last dim of (N, T, D).</summary>
 public sealed record LayerNormSpec(int Dim, double Eps = 1e-5, bool Affine = true)
 {
     public long ParameterCount => Affine ? 2L * Dim : 0;
 
-    public Seq<string> Check(string path) => Rules.Positive(Dim, path, "dim") + Rules.Require(Eps > 0, path, $"eps={Eps} must be positive");
+    public IEnumerable<string> Check(string path) => [.. Rules.Positive(Dim, path, "dim"), .. Rules.Require(Eps > 0, path, $"eps={Eps} must be positive")];
+
+    public Leaf<LayerNormSpec> Declare(string name, long[] shape) => new(this, Norms.Affine(name, "LayerNorm", shape, Dim, Affine));
 }
 
 public static class LayerNorm
 {
-    public static NormParams Init(LayerNormSpec s) => NormParams.Init(s.Dim, s.Affine);
+    /// <summary>(…, D) → same shape, normalised over the last dim; a non-affine norm needs no parameters.</summary>
+    public static Tensor Forward(LayerNormSpec s, Params? w, Tensor x) => F.layer_norm(x, [s.Dim], w?.Optional("weight"), w?.Optional("bias"), s.Eps);
 
-    /// <summary>(…, D) → same shape, normalised over the last dim.</summary>
-    public static Tensor Forward(LayerNormSpec s, NormParams p, Tensor x) => F.layer_norm(x, [s.Dim], p.Weight, p.Bias, s.Eps);
+    public static Tensor Forward(this Leaf<LayerNormSpec> layer, Params parent, Tensor x) =>
+        Forward(layer.Spec, layer.Spec.Affine ? parent[layer] : null, x);
 
     /// <summary>Normalises over every dim but the batch: LayerNorm over (C, *spatial), as in the GroupNorm paper's figure 2.</summary>
     public static Tensor OverSample(Tensor x, double eps = 1e-5) => F.layer_norm(x, x.shape[1..], null, null, eps);
@@ -71,5 +69,14 @@ public static class LayerNorm
 /// <summary>InstanceNorm (Ulyanov et al. 2016): each (sample, channel) over its spatial positions — GroupNorm with C groups.</summary>
 public static class InstanceNorm
 {
-    public static Tensor Forward(Tensor x, NormParams? p = null, double eps = 1e-5) => F.instance_norm(x, null, null, p?.Weight, p?.Bias, true, 0.1, eps);
+    public static Tensor Forward(Tensor x, double eps = 1e-5) => F.instance_norm(x, null, null, null, null, true, 0.1, eps);
+}
+
+internal static class Norms
+{
+    /// <summary>A norm's module: γ = 1 and β = 0 (PyTorch's reset_parameters) when affine, else a parameter-free op.</summary>
+    public static Module Affine(string name, string type, long[] shape, int channels, bool affine) =>
+        affine
+            ? Module.Leaf(name, type, shape, 0, new ParamSpec("weight", [channels], Fill.One), new ParamSpec("bias", [channels], Fill.Zero))
+            : Module.Op(name, type, shape);
 }

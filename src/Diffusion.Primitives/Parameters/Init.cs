@@ -1,8 +1,6 @@
-using Diffusion.Torch;
-
 namespace Diffusion.Primitives;
 
-/// <summary>How a Linear/Conv weight (and bias) is drawn.</summary>
+/// <summary>How a Linear/Conv weight and its bias are drawn: each scheme turns the weight's shape into two <see cref="Fill"/>s.</summary>
 public abstract record InitScheme
 {
     /// <summary>
@@ -13,60 +11,41 @@ public abstract record InitScheme
 
     /// <summary>
     /// DDPM (Ho et al. 2020, diffusion_utils <c>default_init</c>): TF's variance_scaling(scale, "fan_avg", "uniform"),
-    /// U(−b, b) with b = √(3·scale / ((fan_in + fan_out)/2)); biases zero. Output layers use scale 1e-10.
+    /// U(−b, b) with b = √(3·scale / ((fan_in + fan_out)/2)); biases zero. Scale 1 is Xavier-uniform
+    /// (U(±√(6/(fan_in + fan_out))), DiT's initialize_weights).
     /// </summary>
     public sealed record VarianceScaling(double Scale = 1.0) : InitScheme;
+
+    /// <summary>
+    /// DiT's patch embedding: <c>xavier_uniform_(w.view([w.shape[0], -1]))</c>, i.e. fan_in = C·p², fan_out = D
+    /// (a conv's own Xavier would use fan_out = D·p²); zero bias.
+    /// </summary>
+    public sealed record XavierFlat : InitScheme;
+
+    /// <summary>N(0, Std²) weights, zero biases (DiT's timestep MLP, U-ViT's trunc_normal_(std=.02), whose ±2 cut is 100σ away).</summary>
+    public sealed record Normal(double Std) : InitScheme;
 
     /// <summary>All zeros: the last conv of a residual branch (diffusers' zero_module, DiT's adaLN-Zero).</summary>
     public sealed record Zeros : InitScheme;
 
-    public static readonly InitScheme Default = new TorchDefault();
-    public static readonly InitScheme Zero = new Zeros();
-}
+    public static readonly InitScheme Default = new TorchDefault(), Zero = new Zeros(), Xavier = new VarianceScaling();
 
-/// <summary>Seeded parameter initialisation. Every tensor is created outside any dispose scope.</summary>
-public static class Init
-{
     /// <summary>
-    /// A weight of <paramref name="shape"/> whose dims 0 and 1 are (out, in) — or (in, out) for a transposed
-    /// conv, where PyTorch computes fan_in from dim 1 anyway — and the rest the receptive field.
+    /// The weight's and the bias's fills for a weight of <paramref name="shape"/> whose dims 0 and 1 are (out, in) — or
+    /// (in, out) for a transposed conv, where PyTorch computes fan_in from dim 1 anyway — and the rest the receptive field.
     /// </summary>
-    public static Tensor Weight(long[] shape, InitScheme scheme, Generator g)
+    public (Fill Weight, Fill Bias) Fills(long[] shape)
     {
         var receptive = shape.Skip(2).Aggregate(1L, (a, b) => a * b);
         double fanIn = shape[1] * receptive, fanOut = shape[0] * receptive;
-        using var scope = torch.NewDisposeScope();
-        var w = scheme switch
+        return this switch
         {
-            InitScheme.TorchDefault => torch.empty(shape).uniform_(-1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), g),
-            InitScheme.VarianceScaling v => Uniform(shape, Math.Sqrt(3 * v.Scale / ((fanIn + fanOut) / 2)), g),
-            InitScheme.Zeros => torch.zeros(shape),
-            _ => throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "unknown init scheme"),
+            TorchDefault => (new Fill.Uniform(1 / Math.Sqrt(fanIn)), new Fill.Uniform(1 / Math.Sqrt(fanIn))),
+            VarianceScaling v => (new Fill.Uniform(Math.Sqrt(3 * v.Scale / ((fanIn + fanOut) / 2))), Fill.Zero),
+            XavierFlat => (new Fill.Uniform(Math.Sqrt(6 / (fanIn + shape[0]))), Fill.Zero),
+            Normal n => (new Fill.Normal(n.Std), Fill.Zero),
+            Zeros => (Fill.Zero, Fill.Zero),
+            _ => throw new ArgumentOutOfRangeException(nameof(InitScheme), this, "unknown init scheme"),
         };
-        return w.DetachFromDisposeScope();
     }
-
-    /// <summary>A bias of <paramref name="size"/> for a weight of fan-in <paramref name="fanIn"/>.</summary>
-    public static Tensor Bias(long size, long fanIn, InitScheme scheme, Generator g)
-    {
-        using var scope = torch.NewDisposeScope();
-        var b = scheme is InitScheme.TorchDefault
-            ? torch.empty([size]).uniform_(-1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), g)
-            : torch.zeros([size]);
-        return b.DetachFromDisposeScope();
-    }
-
-    public static Tensor Ones(params long[] shape)
-    {
-        using var scope = torch.NewDisposeScope();
-        return torch.ones(shape).DetachFromDisposeScope();
-    }
-
-    public static Tensor Zeros(params long[] shape)
-    {
-        using var scope = torch.NewDisposeScope();
-        return torch.zeros(shape).DetachFromDisposeScope();
-    }
-
-    private static Tensor Uniform(long[] shape, double bound, Generator g) => torch.empty(shape).uniform_(-bound, bound, g);
 }

@@ -6,39 +6,74 @@ namespace Diffusion.Primitives;
 public readonly record struct NamedTensor(string Name, Tensor Tensor);
 
 /// <summary>
-/// An immutable record of parameter tensors. Children enumerate their tensors under stable dotted
-/// names matching PyTorch's <c>state_dict()</c> (so safetensors weights can be loaded by name);
-/// disposing frees the native memory of every tensor it holds.
-/// Parameters are created outside any dispose scope: their owner disposes them.
+/// The immutable parameter tree of a module: path → tensor, shaped like the <see cref="Module"/> it was drawn from
+/// (<see cref="Init"/>), so the names, their order (PyTorch's state_dict order: a module's own tensors, then each
+/// child's) and which tensors are frozen all come from that one declaration. A forward reads its own tensors by name
+/// (<c>w["weight"]</c>) and hands each child its subtree (<c>w[plan.Conv1]</c>). Disposing frees every tensor.
 /// </summary>
-public abstract record Params : IDisposable
+public sealed class Params : IDisposable
 {
-    /// <summary>Every tensor in state_dict order (buffers such as running statistics included).</summary>
-    public abstract IEnumerable<NamedTensor> Named();
+    private readonly IReadOnlyList<(ParamSpec Spec, Tensor Tensor)> own;
+    private readonly IReadOnlyDictionary<string, Params> children;
+    private readonly IReadOnlyList<string> order;
 
-    /// <summary>The tensors an optimizer should update: those that require gradients.</summary>
-    public IEnumerable<Tensor> Trainable() => Named().Select(n => n.Tensor).Where(t => t.requires_grad);
-
-    /// <summary>Number of scalar entries, as torchinfo's "Param #".</summary>
-    public long Count() => Named().Sum(p => p.Tensor.numel());
-
-    /// <summary>Marks every trainable tensor as requiring gradients (frozen ones, e.g. Fourier frequencies, stay off).</summary>
-    public virtual Params RequiresGrad(bool on = true)
+    private Params(IReadOnlyList<(ParamSpec, Tensor)> own, IReadOnlyList<(string Name, Params Tree)> children)
     {
-        foreach (var p in Named()) p.Tensor.requires_grad = on;
-        return this;
+        this.own = own;
+        this.children = children.ToDictionary(c => c.Name, c => c.Tree);
+        order = children.Select(c => c.Name).ToList();
     }
+
+    /// <summary>
+    /// Draws every tensor of <paramref name="module"/> in declaration order from <paramref name="g"/>; trainable ones
+    /// require gradients, frozen ones and buffers do not. Tensors live outside any dispose scope: this tree owns them.
+    /// </summary>
+    public static Params Init(Module module, Generator g) => From(module, (_, p) =>
+    {
+        var t = p.Fill.Draw(p.Shape, g);
+        t.requires_grad = p.Kind == ParamKind.Trainable;
+        return t;
+    });
+
+    /// <summary>
+    /// A tree shaped like <paramref name="module"/> whose tensors come from <paramref name="tensor"/> (given each tensor's
+    /// state_dict path and spec), in declaration order — e.g. weights read from a file. The tree owns what it is given.
+    /// </summary>
+    public static Params From(Module module, Func<string, ParamSpec, Tensor> tensor, string prefix = "") => new(
+        module.Own.Select(p => (p, tensor(p.Name.Length == 0 ? prefix : Rules.Child(prefix, p.Name), p))).ToList(),
+        module.Children.Select(c => (c.Name, From(c, tensor, Rules.Child(prefix, c.Name)))).ToList());
+
+    /// <summary>A tensor this module owns.</summary>
+    public Tensor this[string name] =>
+        Optional(name) ?? throw new KeyNotFoundException($"no tensor '{name}' here (have: {string.Join(", ", own.Select(o => o.Spec.Name))})");
+
+    /// <summary>The subtree of a child declared by its parent.</summary>
+    public Params this[IDeclared child] => Child(child.Module.Name);
+
+    /// <summary>A bare tensor child (<see cref="Module.Tensor"/>), e.g. a position table.</summary>
+    public Tensor Bare(IDeclared child) => this[child][""];
+
+    public Params Child(string name) =>
+        children.TryGetValue(name, out var c) ? c : throw new KeyNotFoundException($"no child module '{name}' here (have: {string.Join(", ", order)})");
+
+    /// <summary>The tensor, or null when the module does not declare it (a bias that is switched off).</summary>
+    public Tensor? Optional(string name) => own.FirstOrDefault(o => o.Spec.Name == name).Tensor;
+
+    /// <summary>Every tensor in state_dict order (buffers such as running statistics included).</summary>
+    public IEnumerable<NamedTensor> Named() => Walk("").Select(x => new NamedTensor(x.Path, x.Tensor));
+
+    /// <summary>The tensors an optimizer should update: neither frozen nor buffers.</summary>
+    public IEnumerable<Tensor> Trainable() => Walk("").Where(x => x.Kind == ParamKind.Trainable).Select(x => x.Tensor);
+
+    /// <summary>Number of scalar entries of every tensor, as torchinfo's "Param #" plus buffers.</summary>
+    public long Count() => Named().Sum(p => p.Tensor.numel());
 
     public void Dispose()
     {
         foreach (var p in Named()) p.Tensor.Dispose();
-        GC.SuppressFinalize(this);
     }
 
-    /// <summary>The named tensor, or nothing when absent (e.g. a bias that is switched off).</summary>
-    protected static IEnumerable<NamedTensor> One(string name, Tensor? t) => t is null ? [] : [new NamedTensor(name, t)];
-
-    /// <summary>A child's tensors under <paramref name="prefix"/>.</summary>
-    protected static IEnumerable<NamedTensor> Sub(string prefix, Params? child) =>
-        child is null ? [] : child.Named().Select(n => n with { Name = $"{prefix}.{n.Name}" });
+    private IEnumerable<(string Path, Tensor Tensor, ParamKind Kind)> Walk(string prefix) =>
+        own.Select(o => (o.Spec.Name.Length == 0 ? prefix : Rules.Child(prefix, o.Spec.Name), o.Tensor, o.Spec.Kind))
+            .Concat(order.SelectMany(n => children[n].Walk(Rules.Child(prefix, n))));
 }

@@ -16,6 +16,7 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static unsafe partial int dt_avg_pool(TensorHandle x, long* kernel, long* stride, long* padding, int n, int ceilMode, int countIncludePad, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int dt_max_pool(TensorHandle x, long* kernel, long* stride, long* padding, long* dilation, int n, int ceilMode, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int dt_interpolate(TensorHandle x, long* size, double* scales, int n, int mode, int alignCorners, out IntPtr result);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_pad(TensorHandle x, long* pad, int n, double value, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_embedding(TensorHandle weight, TensorHandle indices, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_scaled_dot_product_attention(TensorHandle q, TensorHandle k, TensorHandle v, TensorHandle mask, double dropoutP, int isCausal, double scale, GeneratorHandle g, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_mse_loss(TensorHandle a, TensorHandle b, int reduction, out IntPtr result);

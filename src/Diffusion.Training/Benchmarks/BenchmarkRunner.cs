@@ -80,7 +80,7 @@ public static class BenchmarkRunner
             _ => new SampleWorkload(c),
         };
 
-        protected double ForwardMacs => (double)Model.Layers[0].Macs * Batch[0];
+        protected double ForwardMacs => (double)Model.Module.Macs * Batch[0];
 
         public virtual void Dispose()
         {

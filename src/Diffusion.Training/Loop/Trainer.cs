@@ -60,7 +60,7 @@ public sealed class Trainer : IDisposable
     public int Step { get; private set; }
 
     /// <summary>Multiply-accumulates of one training step (forward ≈ 1, backward ≈ 2), for <see cref="ThreadPolicy"/>.</summary>
-    public double MacsPerStep => (double)Model.Layers[0].Macs * Config.Batch * 3;
+    public double MacsPerStep => (double)Model.Module.Macs * Config.Batch * 3;
 
     /// <summary>One optimizer step; returns the loss.</summary>
     public double TrainStep()

@@ -106,7 +106,7 @@ public class DiTTests
         {
             var (size, patch, hidden, heads) = v;
             var problems = new DiTConfig(size, patch, 3, hidden, Depth: 2, NumHeads: heads).Check();
-            return problems.IsEmpty == (size > 0 && patch > 0 && size % patch == 0 && hidden > 0 && heads > 0 && hidden % heads == 0 && hidden % 4 == 0);
+            return (problems.Count == 0) == (size > 0 && patch > 0 && size % patch == 0 && hidden > 0 && heads > 0 && hidden % heads == 0 && hidden % 4 == 0);
         }, 500);
 
     [Fact]
@@ -154,13 +154,13 @@ public class DiTTests
         using var g = new Generator(5);
         var config = new DiTConfig(InputSize: 8, PatchSize: 2, InChannels: 3, HiddenSize: 32, Depth: 2, NumHeads: 4, NumClasses: 0);
         using var model = (DiT)config.Build(g);
-        var w = (DiTParams)model.Parameters;
+        var (p, w) = (model.Plan, model.Parameters);
         var rows = ModelSummary.Of(model, [2, 3, 8, 8]).Layers.ToDictionary(r => r.Path, r => r.OutputShape);
-        var x = PatchEmbed.Forward(model.Plan.XEmbedder, w.XEmbedder, torch.randn([2, 3, 8, 8], g));
+        var x = PatchEmbed.Forward(p.XEmbedder, w[p.XEmbedder], torch.randn([2, 3, 8, 8], g));
         Assert.Equal(rows["x_embedder"], x.shape);
         var c = torch.randn([2, 32], g);
-        var b = DiTBlock.Forward(model.Plan.Blocks[0], w.Blocks[0], x, c);
+        var b = DiTBlock.Forward(p.Blocks[0], w[p.Blocks[0]], x, c);
         Assert.Equal(rows["blocks.0"], b.shape);
-        Assert.Equal(rows["final_layer"], FinalLayer.Forward(model.Plan.Final, w.Final, b, c).shape);
+        Assert.Equal(rows["final_layer"], FinalLayer.Forward(p.Final, w[p.Final], b, c).shape);
     }
 }

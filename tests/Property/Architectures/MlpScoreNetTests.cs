@@ -13,7 +13,7 @@ public class MlpScoreNetTests
         using var g = new Generator(0);
         using var model = Presets.Get("mlp-seed").Build(g);
         Assert.Equal(37_762, model.Parameters.Count());
-        Assert.Equal(model.Parameters.Count(), model.Layers[0].Params);
+        Assert.Equal(model.Parameters.Count(), model.Module.Flatten()[0].Params);
         Assert.Equal(["net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias", "net.4.weight", "net.4.bias", "net.6.weight", "net.6.bias"],
             model.Parameters.Named().Select(n => n.Name));
     }

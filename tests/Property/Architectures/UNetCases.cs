@@ -26,6 +26,7 @@ public static class UNetCases
         from groups in Gen.Elements(4, 8)
         from fourier in Bool
         from down in Gen.Elements(DownsampleKind.StridedConv, DownsampleKind.AvgPool)
+        from padding in Gen.Elements(DownsamplePadding.Same, DownsamplePadding.Symmetric)
         from up in Gen.Elements(UpsampleKind.NearestConv, UpsampleKind.TransposedConv)
         from skip in Gen.Elements(SkipMode.Concat, SkipMode.Add)
         from classes in Gen.Elements(0, 3)
@@ -37,6 +38,6 @@ public static class UNetCases
             AttentionResolutions = Enumerable.Range(0, levels).Where(i => attnLevels[i]).Select(i => dims.Max() >> i).Distinct().ToArray(),
             MidAttention = midAttn, AttentionHeads = heads, Norm = instance ? NormKind.Instance : NormKind.Group, NormGroups = groups,
             TimeEmbedding = fourier ? TimeEmbeddingKind.Fourier : TimeEmbeddingKind.Sinusoidal, TimeEmbedMult = 2,
-            Down = down, Up = up, Skip = skip, NumClasses = classes, MetadataDim = metadata, Dropout = dropout,
+            Down = down, DownsamplePadding = padding, Up = up, Skip = skip, NumClasses = classes, MetadataDim = metadata, Dropout = dropout,
         };
 }

@@ -14,10 +14,10 @@ public class UNetLaws
         Law.Holds(from c in UNetCases.Valid from s in Law.Seed select (Config: c, Seed: s), pair =>
         {
             var (config, seed) = pair;
-            if (!config.Check().IsEmpty) return false;
+            if (config.Check().Count > 0) return false;
             using var g = new Generator(seed);
             using var model = config.Build(g);
-            var layers = model.Layers;
+            var layers = model.Module.Flatten();
             var x = torch.randn([2, .. config.InputShape], g);
             var labels = config.NumClasses > 0 ? torch.tensor([0L, config.NumClasses]) : null;
             var metadata = config.MetadataDim > 0 ? torch.randn([2, config.MetadataDim], g) : null;
@@ -26,11 +26,11 @@ public class UNetLaws
             return y.shape.SequenceEqual([2L, .. layers[0].OutputShape])
                 && layers[0].OutputShape.SequenceEqual(((UNet)model).Plan.OutputShape)
                 && layers[0].Params == model.Parameters.Count()
-                && ((UNet)model).Plan.ParameterCount == model.Parameters.Count()
+                && ((UNet)model).Plan.Module.ParameterCount == model.Parameters.Count()
                 && layers[0].Macs > 0;
         }, cases: 40);
 
     [Fact]
     public void Random_valid_unets_validate_without_problems() =>
-        Law.Holds(UNetCases.Valid, c => c.Check().IsEmpty && ModelConfig.FromJson(c.ToJson()).Equals(c), cases: 200);
+        Law.Holds(UNetCases.Valid, c => c.Check().Count == 0 && ModelConfig.FromJson(c.ToJson()).Equals(c), cases: 200);
 }

@@ -35,8 +35,8 @@ public class UNetTests
         using var g = new Generator(0);
         using var model = config.Build(g);
         Assert.Equal(expected, model.Parameters.Count());
-        Assert.Equal(expected, plan.ParameterCount);
-        var layers = model.Layers;
+        Assert.Equal(expected, plan.Module.ParameterCount);
+        var layers = model.Module.Flatten();
         Assert.Equal(expected, layers[0].Params);
         Assert.Equal(macs, layers[0].Macs);
         Assert.Equal(layers[0].Macs, layers.Where(r => r.Depth == 1).Sum(r => r.Macs));
@@ -53,7 +53,7 @@ public class UNetTests
         using var model = config.Build(g);
         var x = torch.randn([1, .. config.InputShape], g);
         var y = model.Forward(x, torch.tensor([500f]), ConditioningFor(config, 1, g));
-        Assert.Equal([1L, .. model.Layers[0].OutputShape], y.shape);
+        Assert.Equal([1L, .. model.Module.Flatten()[0].OutputShape], y.shape);
         Assert.Equal(x.shape, y.shape);
     }
 
@@ -165,8 +165,8 @@ public class UNetTests
     public void Additive_skips_are_well_typed_because_the_upsampler_maps_channels()
     {
         var plan = ((UNetConfig)Presets.Get("seed-unet")).Plan().OrThrow();
-        Assert.Equal([SkipMode.Add, SkipMode.Add, SkipMode.Add], plan.Up.Map(u => u.Config.Mode).ToArray());
-        Assert.Equal([256L, 8, 8], plan.MidRes1.OutputShape);
+        Assert.Equal([SkipMode.Add, SkipMode.Add, SkipMode.Add], plan.Up.Select(u => u.Config.Mode).ToArray());
+        Assert.Equal([256L, 8, 8], plan.Mid.OutputShape);
         Assert.Equal([128L, 16, 16], plan.Up[0].OutputShape); // 4·base at 8×8 → 2·base at 16×16, ready for e2
         Assert.Equal([64L, 32, 32], plan.Up[1].OutputShape);
         Assert.Equal([64L, 32, 32], plan.Up[2].OutputShape);
@@ -176,7 +176,7 @@ public class UNetTests
     [Fact]
     public void Layer_rows_count_conv_macs_as_positions_times_channels_times_kernel_volume()
     {
-        var layers = Presets.Get("ddpm-cifar10").Build(new Generator(0)).Layers;
+        var layers = ((UNetConfig)Presets.Get("ddpm-cifar10")).Plan().OrThrow().Module.Flatten(); // from the plan: no weights
         var convIn = layers.Single(r => r.Path == "conv_in");
         Assert.Equal(32L * 32 * 128 * 3 * 9, convIn.Macs);
         Assert.Equal([128L, 32, 32], convIn.OutputShape);

@@ -13,9 +13,12 @@ public class BlockLaws
 
     private static Tensor? Temb(int dim, int n, Generator g) => dim > 0 ? torch.randn([n, dim], g) : null;
 
+    /// <summary>A state_dict name: at least a child and a tensor, dot-separated identifiers or indices (<c>resnets.0.conv1.weight</c>).</summary>
+    private static readonly System.Text.RegularExpressions.Regex Dotted = new(@"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$");
+
     /// <summary>
-    /// The layer law, once for every block type: the forward's shape is the planned shape, the parameter count
-    /// is the planned count, and parameter names are unique and dotted.
+    /// The layer law, once for every block type: the forward's shape is the planned shape, the parameter count is the
+    /// planned count, the summary's rows add up to it, and parameter names are unique dotted paths.
     /// </summary>
     [Fact]
     public void Layer_law_forward_agrees_with_the_plan_for_every_block_type()
@@ -27,8 +30,10 @@ public class BlockLaws
             using var w = c.Init(g);
             var y = c.Forward(w, Input(c.Plan, n, g), Temb(c.TembDim, n, g));
             var names = w.Named().Select(p => p.Name).ToList();
-            return y.shape.SequenceEqual([n, .. c.Plan.OutputShape]) && w.Count() == c.Plan.ParameterCount
-                && names.Distinct().Count() == names.Count && names.All(s => s.EndsWith(".weight") || s.EndsWith(".bias") || !s.Contains(' '));
+            var rows = c.Plan.Module.Flatten();
+            return y.shape.SequenceEqual([n, .. c.Plan.OutputShape]) && w.Count() == c.Plan.Module.ParameterCount
+                && rows[0].Params == rows.Where(r => r.Depth == 1).Sum(r => r.Params) && rows[0].OutputShape.SequenceEqual(c.Plan.OutputShape)
+                && names.Distinct().Count() == names.Count && names.All(Dotted.IsMatch);
         }, 200);
     }
 
@@ -73,10 +78,10 @@ public class BlockLaws
         {
             var p = ResBlock.Plan(t.c).OrThrow();
             using var g = new Generator(t.seed);
-            using var w = ResBlock.Init(p, g);
+            using var w = Params.Init(p.Module, g);
             var x = Input(p, 2, g);
             var y = ResBlock.Forward(p, w, x, Temb(t.c.TembDim, 2, g));
-            var skip = w.ConvShortcut is null ? x : Conv.Forward(p.Shortcut!, w.ConvShortcut, x);
+            var skip = p.Shortcut is null ? x : p.Shortcut.Forward(w, x);
             if (t.c.Opt.ScaleOutputBySqrt2) skip = skip / Math.Sqrt(2);
             return t.c.Opt.ScaleOutputBySqrt2 ? y.allclose(skip, 0, 1e-6) : y.equal(skip);
         }, 200);
@@ -95,25 +100,25 @@ public class BlockLaws
             var validRes = t.i > 0 && t.o > 0 && t.s.Dims.All(d => d > 0) && (t.g is null || (t.g > 0 && t.i % t.g == 0 && t.o % t.g == 0));
             var validDown = t.i > 0 && t.o > 0 && t.s.Dims.All(d => d > 0 && d % 2 == 0);
             var validAttn = t.o > 0 && t.s.Dims.All(d => d > 0) && t.heads > 0 && t.o % t.heads == 0 && (t.g is null || (t.g > 0 && t.o % t.g == 0));
-            return res.IsSuccess == validRes && down.IsSuccess == validDown && attn.IsSuccess == validAttn;
+            return res.IsValid == validRes && down.IsValid == validDown && attn.IsValid == validAttn;
         }, 500);
     }
 
     [Fact]
     public void Invalid_configs_report_every_problem_with_path_field_and_rule()
     {
-        var res = ResBlock.Plan(new ResBlockConfig(48, 40, new Spatial(7, 7), 0, new ResOptions(Groups: 32, Dropout: 1.5)), "unet.down[2].res[0]").Problems();
+        var res = ResBlock.Plan(new ResBlockConfig(48, 40, new Spatial(7, 7), 0, new ResOptions(Groups: 32, Dropout: 1.5)), "unet.down[2].res[0]").Problems;
         Assert.Contains("unet.down[2].res[0]: groups=32 does not divide in_channels=48", res);
         Assert.Contains("unet.down[2].res[0]: groups=32 does not divide out_channels=40", res);
         Assert.Contains("unet.down[2].res[0]: dropout=1.5 must lie in [0, 1)", res);
         Assert.Equal(3, res.Count);
 
-        var down = Downsample.Plan(new DownsampleConfig(8, 8, new Spatial(7, 8))).Problems();
+        var down = Downsample.Plan(new DownsampleConfig(8, 8, new Spatial(7, 8))).Problems;
         Assert.Equal(new[] { "downsample: spatial size 7 cannot be halved by a stride-2 downsample without losing a row" }, down.ToArray());
 
-        Assert.Contains("block: heads=3 does not divide dim=128", DiTBlock.Plan(new DiTBlockConfig(128, 3, 16)).Problems());
-        Assert.Contains("attn: heads=3 does not divide dim=128", SpatialAttention.Plan(new AttentionConfig(128, new Spatial(4, 4), 3)).Problems());
-        Assert.Contains("x_embedder: patch_size=4 does not divide spatial size 30", PatchEmbed.Plan(new PatchEmbedConfig(3, 64, new Spatial(30, 32), 4)).Problems());
+        Assert.Contains("block: heads=3 does not divide dim=128", DiTBlock.Plan(new DiTBlockConfig(128, 3, 16)).Problems);
+        Assert.Contains("attn: heads=3 does not divide dim=128", SpatialAttention.Plan(new AttentionConfig(128, new Spatial(4, 4), 3)).Problems);
+        Assert.Contains("x_embedder: patch_size=4 does not divide spatial size 30", PatchEmbed.Plan(new PatchEmbedConfig(3, 64, new Spatial(30, 32), 4)).Problems);
 
         var ex = Assert.Throws<ConfigException>(() => EncoderStage.Plan(new EncoderStageConfig(48, 48, new Spatial(8, 8), 2, 0, Res: new ResOptions(Groups: 32)), "unet.down[2]").OrThrow());
         Assert.Equal(4, ex.Problems.Count); // in and out channels of both ResBlocks
@@ -124,7 +129,7 @@ public class BlockLaws
     public void Additive_skip_rejects_the_seed_notes_8C_plus_4C_sum()
     {
         // The seed U-Net sketch adds interpolate(b) (8·64 channels) to e3 (4·64): addition needs equal channels.
-        var add = DecoderStage.Plan(new DecoderStageConfig(512, 256, new Spatial(8, 8), [256], 0, SkipMode.Add), "dec3").Problems();
+        var add = DecoderStage.Plan(new DecoderStageConfig(512, 256, new Spatial(8, 8), [256], 0, SkipMode.Add), "dec3").Problems;
         Assert.Equal(new[] { "dec3: skip_mode=add: skip[0] has 256 channels but the activation it is added to has 512 (addition needs equal channels; use concat)" }, add.ToArray());
         var concat = DecoderStage.Plan(new DecoderStageConfig(512, 256, new Spatial(8, 8), [256], 0, SkipMode.Concat), "dec3").OrThrow();
         Assert.Equal(768, concat.Resnets[0].Config.In);
@@ -136,7 +141,7 @@ public class BlockLaws
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(3);
         var p = ResBlock.Plan(new ResBlockConfig(64, 64, new Spatial(16, 16), 32), "unet.mid.res[0]").OrThrow();
-        using var w = ResBlock.Init(p, g);
+        using var w = Params.Init(p.Module, g);
         var e = Assert.Throws<ShapeException>(() => ResBlock.Forward(p, w, torch.randn([2, 48, 16, 16], g), torch.randn([2, 32], g)));
         Assert.Equal("unet.mid.res[0]: expected input [N, 64, 16, 16], got [2, 48, 16, 16]", e.Message);
         var r = Assert.Throws<ShapeException>(() => ResBlock.Forward(p, w, torch.randn([2, 64, 16, 16, 1], g), torch.randn([2, 32], g)));
@@ -150,13 +155,13 @@ public class BlockLaws
     {
         using var g = new Generator(0);
         var p = ResBlock.Plan(new ResBlockConfig(32, 64, new Spatial(8, 8), 128)).OrThrow();
-        using var w = ResBlock.Init(p, g);
+        using var w = Params.Init(p.Module, g);
         Assert.Equal(["norm1.weight", "norm1.bias", "conv1.weight", "conv1.bias", "time_emb_proj.weight", "time_emb_proj.bias",
             "norm2.weight", "norm2.bias", "conv2.weight", "conv2.bias", "conv_shortcut.weight", "conv_shortcut.bias"], w.Named().Select(n => n.Name));
         var d = DiTBlock.Plan(new DiTBlockConfig(1152, 16, 256)).OrThrow();
-        Assert.Equal(18L * 1152 * 1152 + 15 * 1152, d.ParameterCount); // DiT-XL block
+        Assert.Equal(18L * 1152 * 1152 + 15 * 1152, d.Module.ParameterCount); // DiT-XL block
         var e = EncoderStage.Plan(new EncoderStageConfig(32, 64, new Spatial(8, 8), 2, 16, Attention: true)).OrThrow();
-        using var we = EncoderStage.Init(e, g);
+        using var we = Params.Init(e.Module, g);
         Assert.Contains("attentions.1.to_out.0.weight", we.Named().Select(n => n.Name));
         Assert.Contains("downsamplers.0.conv.weight", we.Named().Select(n => n.Name));
     }
@@ -173,7 +178,7 @@ public class BlockLaws
             var k = (long)Math.Pow(t.patch, t.rank);
             var plan = PatchEmbed.Plan(new PatchEmbedConfig(t.c, (int)(k * t.c), size, t.patch)).OrThrow();
             var eye = torch.eye(k * t.c).reshape([k, t.c, k * t.c]).permute(2, 1, 0).reshape([k * t.c, t.c, .. Enumerable.Repeat((long)t.patch, t.rank)]);
-            using var w = new PatchEmbedParams(new ConvParams(eye.DetachFromDisposeScope(), null));
+            using var w = Params.From(plan.Module, (name, _) => name == "proj.weight" ? eye.DetachFromDisposeScope() : torch.zeros([k * t.c]).DetachFromDisposeScope());
             var tokens = PatchEmbed.Forward(plan, w, x);
             return PatchEmbed.Unpatchify(tokens, plan.Grid, t.patch, t.c).equal(x);
         }, 200);
@@ -189,7 +194,7 @@ public class TembErasureTests
         using var g = new Generator(11);
         var p = ResBlock.Plan(new ResBlockConfig(32, 32, new Spatial(4, 4), 16)).OrThrow(); // 32 groups of 1 channel
         Assert.True(p.TembErasedByNorm);
-        using var w = ResBlock.Init(p, g);
+        using var w = Params.Init(p.Module, g);
         var x = torch.randn([1, 32, 4, 4], g);
         var y1 = ResBlock.Forward(p, w, x, torch.randn([1, 16], g));
         var y2 = ResBlock.Forward(p, w, x, torch.randn([1, 16], g));

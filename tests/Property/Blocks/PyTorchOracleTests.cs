@@ -58,7 +58,7 @@ public class PyTorchOracleTests
         var plan = ResBlock.Plan(new ResBlockConfig(c.GetProperty("cin").GetInt32(), c.GetProperty("cout").GetInt32(),
             new Spatial(x.shape[2..].Select(d => (int)d).ToArray()), c.GetProperty("temb").GetInt32(), options)).OrThrow();
         using var g = new Generator(0);
-        using var w = ResBlock.Init(plan, g);
+        using var w = Params.Init(plan.Module, g);
         f.LoadInto(w);
         var y = ResBlock.Forward(plan, w, x, f.Input("temb"));
         Assert.True(y.allclose(f.Output, 1e-4, 1e-4), $"max |Δ| = {Law.Max(y - f.Output)}");
@@ -73,10 +73,10 @@ public class PyTorchOracleTests
         var plan = DiTBlock.Plan(new DiTBlockConfig(c.GetProperty("dim").GetInt32(), c.GetProperty("heads").GetInt32(),
             c.GetProperty("tokens").GetInt64(), c.GetProperty("ratio").GetDouble())).OrThrow();
         using var g = new Generator(0);
-        using var w = DiTBlock.Init(plan, g);
+        using var w = Params.Init(plan.Module, g);
         f.LoadInto(w);
         var y = DiTBlock.Forward(plan, w, f.Input("x"), f.Input("c"));
         Assert.True(y.allclose(f.Output, 1e-4, 1e-4), $"max |Δ| = {Law.Max(y - f.Output)}");
-        Assert.Equal(plan.ParameterCount, w.Count());
+        Assert.Equal(plan.Module.ParameterCount, w.Count());
     }
 }

@@ -10,7 +10,7 @@ public class ValidationCompletenessTests
     [Fact]
     public void Downsample_reports_each_problem_once()
     {
-        var problems = Downsample.Plan(new DownsampleConfig(0, 0, new Spatial(7, 5), DownsampleKind.StridedConv), "d").Problems().ToList();
+        var problems = Downsample.Plan(new DownsampleConfig(0, 0, new Spatial(7, 5), DownsampleKind.StridedConv), "d").Problems.ToList();
         Assert.Equal(4, problems.Count);
         Assert.Equal(4, problems.Distinct().Count());
         Assert.Contains(problems, p => p.Contains("in_channels=0"));
@@ -26,7 +26,7 @@ public class ValidationCompletenessTests
         // and in each attention's norm; the 7×7 map cannot be halved.
         var config = new EncoderStageConfig(In: 48, Out: 48, Size: new Spatial(7, 7), Layers: 3, TembDim: 16, Attention: true, Heads: 4,
             Res: new ResOptions(Groups: 32));
-        var problems = EncoderStage.Plan(config, "enc").Problems().ToList();
+        var problems = EncoderStage.Plan(config, "enc").Problems.ToList();
         Assert.Equal(problems.Count, problems.Distinct().Count());
         for (var i = 0; i < 3; i++)
         {

@@ -38,11 +38,11 @@ public class ReadmeExamplesTests
         var down = EncoderStage.Plan(new EncoderStageConfig(In: 64, Out: 128, Size: new Spatial(16, 16), Layers: 2, TembDim: 256,
             Attention: true, Heads: 4, Res: new ResOptions(Conditioning: TimeConditioning.ScaleShift))).OrThrow();
         var up = DecoderStage.Plan(new DecoderStageConfig(In: 128, Out: 64, Size: new Spatial(8, 8), SkipChannels: [128], TembDim: 256)).OrThrow();
-        using var wd = EncoderStage.Init(down, g);
-        using var wu = DecoderStage.Init(up, g);
-        var mlpSpec = new TimeMlpSpec(64, 256, 256);
-        using var mlp = TimeMlp.Init(mlpSpec, g);
-        var temb = TimeMlp.Forward(mlpSpec, mlp, Sinusoidal.Embed(new SinusoidalSpec(64), torch.tensor(new long[] { 10, 500 })));
+        using var wd = Params.Init(down.Module, g);
+        using var wu = Params.Init(up.Module, g);
+        var time = new TimeMlpSpec(64, 256, 256).Declare("time_embedding", "TimestepEmbedding", TimeMlpSpec.Diffusers);
+        using var wt = Params.Init(Module.Group("", "Time", [256], [time.Module]), g);
+        var temb = time.Forward(wt, Sinusoidal.Embed(new SinusoidalSpec(64), torch.tensor(new long[] { 10, 500 })));
         var (h, skips) = EncoderStage.Forward(down, wd, torch.randn([2, 64, 16, 16], g), temb);
         var y = DecoderStage.Forward(up, wu, h, [skips[^1]], temb);
         Assert.Equal([2L, 256], temb.shape);

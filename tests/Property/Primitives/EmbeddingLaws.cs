@@ -66,11 +66,12 @@ public class EmbeddingLaws
         Law.Holds(from half in Gen.Choose(1, 64) from seed in Law.Seed from t in Times select (half, seed, t), c =>
         {
             using var g = new Generator(c.seed);
-            using var p = FourierFeatures.Init(new FourierSpec(c.half), g);
-            p.RequiresGrad();
-            var e = FourierFeatures.Embed(p, torch.tensor(c.t));
+            var layer = new FourierSpec(c.half).Declare("time_proj");
+            using var p = Params.Init(Module.Group("", "Model", [2 * c.half], [layer.Module]), g);
+            var e = layer.Embed(p, torch.tensor(c.t));
             var pairs = e.narrow(1, 0, c.half).square() + e.narrow(1, c.half, c.half).square();
-            return !p.W.requires_grad && Law.Max(e) <= 1 && Law.Max(pairs - 1.0) < 1e-5 && e.size(1) == 2 * c.half;
+            var w = p.Named().Single();
+            return w.Name == "time_proj.W" && !w.Tensor.requires_grad && !p.Trainable().Any() && Law.Max(e) <= 1 && Law.Max(pairs - 1.0) < 1e-5 && e.size(1) == 2 * c.half;
         }, 100);
     }
 
@@ -79,11 +80,12 @@ public class EmbeddingLaws
     {
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(1);
-        var spec = TimeMlpSpec.For(32);
-        using var p = TimeMlp.Init(spec, g);
-        var y = TimeMlp.Forward(spec, p, Sinusoidal.Embed(new SinusoidalSpec(32), torch.arange(0, 3)));
+        var mlp = TimeMlpSpec.For(32).Declare("time_embedding", "TimestepEmbedding", TimeMlpSpec.Diffusers);
+        using var p = Params.Init(Module.Group("", "Model", [128], [mlp.Module]), g);
+        var y = mlp.Forward(p, Sinusoidal.Embed(new SinusoidalSpec(32), torch.arange(0, 3)));
         Assert.Equal(new long[] { 3, 128 }, y.shape);
-        Assert.Equal(spec.ParameterCount, p.Count());
-        Assert.Equal(["linear_1.weight", "linear_1.bias", "linear_2.weight", "linear_2.bias"], p.Named().Select(n => n.Name));
+        Assert.Equal(32 * 128 + 128 + 128 * 128 + 128, p.Count());
+        Assert.Equal(["time_embedding.linear_1.weight", "time_embedding.linear_1.bias", "time_embedding.linear_2.weight", "time_embedding.linear_2.bias"],
+            p.Named().Select(n => n.Name));
     }
 }

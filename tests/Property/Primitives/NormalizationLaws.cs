@@ -29,8 +29,12 @@ public class NormalizationLaws
         select new Case(n, cg.Item1, cg.Item2, Enumerable.Repeat((long)size, rank).ToArray(), seed, scale, shift);
 
     /// <summary>GroupNorm in float64 with ε = 1e-10, so the laws (exact as ε → 0) hold to ~1e-9.</summary>
-    private static Tensor Norm(Case c, Tensor x, NormParams? p = null) =>
-        GroupNorm.Forward(new GroupNormSpec(c.C, c.G, 1e-10, p is not null), p ?? new NormParams(null, null), x);
+    private static Tensor Norm(Case c, Tensor x, Tensor? gamma = null, Tensor? beta = null)
+    {
+        var spec = new GroupNormSpec(c.C, c.G, 1e-10, gamma is not null);
+        var p = Params.From(spec.Declare("norm", [c.C]).Module, (name, _) => name == "weight" ? gamma! : beta!); // not disposed: the case's scope owns γ, β
+        return GroupNorm.Forward(spec, p, x);
+    }
 
     /// <summary>(N, G, rest) view: one row per (sample, group).</summary>
     private static Tensor Grouped(Case c, Tensor y) => y.reshape(c.N, c.G, -1);
@@ -94,7 +98,7 @@ public class NormalizationLaws
             var beta = torch.randn([c.C], g, torch.float64);
             var n = Norm(c, x);
             var shape = c.Shape.Select((_, i) => i == 1 ? (long)c.C : 1L).ToArray();
-            return Norm(c, x, new NormParams(gamma, beta)).allclose(n * gamma.reshape(shape) + beta.reshape(shape), 1e-9, 1e-9);
+            return Norm(c, x, gamma, beta).allclose(n * gamma.reshape(shape) + beta.reshape(shape), 1e-9, 1e-9);
         });
     }
 
@@ -121,7 +125,7 @@ public class NormalizationLaws
         var x = torch.randn([8, 4, 3, 3], g) * 2.0 + 1.0;
         var train = BatchNorm.Forward(spec, p, x, training: true);
         var eval = BatchNorm.Forward(spec, p, x, training: false);
-        Assert.True(p.RunningMean.allclose(x.mean([0, 2, 3]), 1e-5, 1e-5));
+        Assert.True(p["running_mean"].allclose(x.mean([0, 2, 3]), 1e-5, 1e-5));
         // Eval normalises with the unbiased running variance, so it differs slightly from training's biased one.
         Assert.True(train.allclose(eval, 1e-1, 1e-1));
         Assert.False(train.allclose(eval, 1e-6, 1e-6));
