@@ -72,7 +72,7 @@ public static class ParityRun
         Tensor y;
         using (torch.no_grad())
             y = model.Forward(inputs["x"], inputs["t"], new Conditioning(inputs.GetValueOrDefault("labels"), inputs.GetValueOrDefault("metadata")));
-        File.WriteAllText(Path.Combine(dir, "config.json"), c.ConfigJson, Encoding.UTF8);
+        File.WriteAllText(Path.Combine(dir, "config.json"), c.ConfigJson); // UTF-8 without a BOM, which json.load rejects
         Safetensors.Save(Path.Combine(dir, "weights.safetensors"), model.Parameters.Named().ToDictionary(n => n.Name, n => n.Tensor));
         Safetensors.Save(Path.Combine(dir, "inputs.safetensors"), inputs);
         var extras = (ourExtras?.Invoke(model) ?? new Dictionary<string, Tensor>()).ToDictionary(kv => kv.Key, kv => kv.Value.@float().contiguous().ToArray<float>());
