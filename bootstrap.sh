@@ -22,8 +22,10 @@ fi
 # selects, and the reference BLAS it otherwise gets is ~15× slower for matrix multiplies.
 packages=(libtorch-dev libopenblas0-openmp g++ cmake dataset-fashion-mnist)
 # Debian's python3-torch (the same libtorch) makes the PyTorch reference fixtures and runs interop tests.
-# bench/pytorch_reference.py runs the benchmark cases on it.
-[ "$mode" != demo ] && packages+=(python3-torch)
+# bench/pytorch_reference.py runs the benchmark cases on it. python3 itself (named, not left to python3-torch's
+# dependencies) checks the PNG writer with its zlib. The tests that need these or dataset-fashion-mnist are skipped
+# with the reason where they are missing, so CI must have them all for those tests to run.
+[ "$mode" != demo ] && packages+=(python3 python3-torch)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

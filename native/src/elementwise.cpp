@@ -1,17 +1,16 @@
 // Elementwise arithmetic, comparisons and in-place updates. Ops are chosen by a code
-// shared with Diffusion.Torch (UnaryOp / BinaryOp enums), which keeps the shim small.
+// shared with Diffusion.Torch (UnaryOp / BinaryOp enums, both made from opcodes.def), which keeps the shim small.
 #include "shim.h"
 #include "activations.h"
 
 namespace {
 enum Unary : int32_t {
-  NEG, ABS, EXP, LOG, SQRT, RSQRT, SIN, COS, TANH, SIGMOID, RELU, SILU, GELU, GELU_TANH,
-  SIGN, FLOOR, CEIL, ROUND, LOG1P, EXPM1, RECIPROCAL, SQUARE, ERF, LOGICAL_NOT, TRUNC,
-  LOG2, ISNAN, ISFINITE, SOFTPLUS, MISH, EXP2
+#define DT_UNARY(cpp, cs) cpp,
+#include "opcodes.def"
 };
 enum Binary : int32_t {
-  ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, EQ, NE, LT, LE, GT, GE, REMAINDER,
-  LOGICAL_AND, LOGICAL_OR, FLOOR_DIVIDE, ATAN2
+#define DT_BINARY(cpp, cs) cpp,
+#include "opcodes.def"
 };
 
 at::Tensor unary(int32_t op, const at::Tensor& a) {

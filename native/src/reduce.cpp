@@ -2,7 +2,11 @@
 #include "shim.h"
 
 namespace {
-enum Reduce : int32_t { SUM, MEAN, AMAX, AMIN, PROD, LOGSUMEXP, ANY, ALL, NORM2 };
+// Codes shared with Diffusion.Torch's ReduceOp, both made from opcodes.def.
+enum Reduce : int32_t {
+#define DT_REDUCE(cpp, cs) cpp,
+#include "opcodes.def"
+};
 
 // prod/any/all take a single dim in 1.13: reduce the highest dim first so the rest keep their index.
 template <typename F>

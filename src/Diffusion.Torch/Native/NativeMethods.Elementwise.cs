@@ -27,18 +27,3 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_allclose(TensorHandle a, TensorHandle b, double rtol, double atol, out int result);
     [LibraryImport(Lib)] internal static partial int dt_equal(TensorHandle a, TensorHandle b, out int result);
 }
-
-/// <summary>Codes of native/src/elementwise.cpp's <c>Unary</c> enum; keep the order.</summary>
-internal enum UnaryOp
-{
-    Neg, Abs, Exp, Log, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Silu, Gelu, GeluTanh,
-    Sign, Floor, Ceil, Round, Log1p, Expm1, Reciprocal, Square, Erf, LogicalNot, Trunc,
-    Log2, IsNan, IsFinite, Softplus, Mish, Exp2,
-}
-
-/// <summary>Codes of native/src/elementwise.cpp's <c>Binary</c> enum; keep the order.</summary>
-internal enum BinaryOp
-{
-    Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, Remainder,
-    LogicalAnd, LogicalOr, FloorDivide, Atan2,
-}

@@ -39,6 +39,3 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_argminmax(TensorHandle a, long dim, int hasDim, int keepdim, int isMax, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_cumsum(TensorHandle a, long dim, out IntPtr result);
 }
-
-/// <summary>Codes of native/src/reduce.cpp's <c>Reduce</c> enum; keep the order.</summary>
-internal enum ReduceOp { Sum, Mean, Amax, Amin, Prod, LogSumExp, Any, All, Norm2 }

@@ -1,3 +1,4 @@
+using Diffusion.Tests;
 using Diffusion.Training.Plots;
 using Xunit;
 
@@ -50,11 +51,10 @@ public class PngTests
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
     }
 
-    /// <summary>Independent check with Debian's python zlib (skipped where python3 is absent).</summary>
-    [Fact]
+    /// <summary>Independent check with Debian's python zlib (skipped, with the reason, where python3 is absent).</summary>
+    [Python3Fact]
     public void PythonZlib_AcceptsTheStreamAndCrcs()
     {
-        if (!File.Exists("/usr/bin/python3")) return;
         var dir = Support.TempDir("png-py");
         var path = Path.Combine(dir, "p.png");
         var rgb = Enumerable.Range(0, 6 * 4 * 3).Select(i => (byte)(i * 5)).ToArray();
@@ -74,7 +74,7 @@ public class PngTests
             rows = [raw[y*(w*3+1)+1:(y+1)*(w*3+1)] for y in range(h)]
             print(w, h, depth, ct, sum(sum(r) for r in rows))
             """;
-        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-c", script, path]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new System.Diagnostics.ProcessStartInfo(Preconditions.Python, ["-c", script, path]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var process = System.Diagnostics.Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEnd();
         var stderr = process.StandardError.ReadToEnd();

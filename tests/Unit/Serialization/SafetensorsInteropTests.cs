@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Diffusion.Tests;
 using Diffusion.Torch.Serialization;
 using Xunit;
 using static Diffusion.Torch.Tests.Serialization.SafetensorsTestFiles;
@@ -109,7 +110,7 @@ public class SafetensorsInteropTests
 
     private static string RunPython(string script, string argument)
     {
-        var start = new ProcessStartInfo(PythonTorchFactAttribute.Python)
+        var start = new ProcessStartInfo(Preconditions.Python)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -128,17 +129,5 @@ public class SafetensorsInteropTests
         }
         Assert.True(process.ExitCode == 0, $"{script} failed with exit code {process.ExitCode}:\n{stderr.Result}");
         return stdout.Result;
-    }
-}
-
-/// <summary>A fact that needs Debian's python3 with torch (CI installs python3-torch); skipped where it is absent.</summary>
-public sealed class PythonTorchFactAttribute : FactAttribute
-{
-    public const string Python = "/usr/bin/python3";
-
-    public PythonTorchFactAttribute()
-    {
-        if (!File.Exists(Python)) Skip = $"{Python} is not installed";
-        else if (!Directory.Exists("/usr/lib/python3/dist-packages/torch")) Skip = "python3-torch is not installed";
     }
 }
