@@ -61,9 +61,14 @@ public abstract class ScoreModel<TPlan>(TPlan plan, Generator generator) : IScor
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>The input and the per-row times: x (N, *InputShape) and t (N), or a shape error naming the model.</summary>
-    protected long CheckInputs(string name, Tensor x, Tensor t)
+    /// <summary>
+    /// The batch size N of x (N, *InputShape) and t (N), after checking them and that the conditioning holds only what the
+    /// model takes (<paramref name="labels"/>, <paramref name="metadata"/>); every error names the model.
+    /// </summary>
+    protected long CheckInputs(string name, Tensor x, Tensor t, Conditioning? conditioning, bool labels = false, bool metadata = false)
     {
+        if (!labels && conditioning?.Labels is not null) throw new ArgumentException($"{name}: this model takes no class labels", nameof(conditioning));
+        if (!metadata && conditioning?.Metadata is not null) throw new ArgumentException($"{name}: this model takes no metadata vector", nameof(conditioning));
         Blocks.Guard.Input(name, Config.InputShape, x);
         var n = x.size(0);
         if (t.shape is not [var tn] || tn != n) throw new ShapeException(name, $"t [{n}]", t.shape);

@@ -22,8 +22,7 @@ public sealed class DiT(DiTPlan plan, Generator generator) : ScoreModel<DiTPlan>
     public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         var (p, w, c) = (Plan, Parameters, Plan.Config);
-        if (conditioning?.Metadata is not null) throw new ArgumentException("dit: this model takes no metadata vector", nameof(conditioning));
-        var n = CheckInputs("dit", x, t);
+        var n = CheckInputs("dit", x, t, conditioning, labels: p.LabelTable is not null);
         using var scope = torch.NewDisposeScope();
         var h = PatchEmbed.Forward(p.XEmbedder, w[p.XEmbedder], x) + w.Bare(p.PosEmbed); // (N, T, D)
         var cond = p.TEmbedder.Forward(w, Sinusoidal.Embed(p.Frequency, t));                     // (N, D)
@@ -32,7 +31,6 @@ public sealed class DiT(DiTPlan plan, Generator generator) : ScoreModel<DiTPlan>
             var labels = ClassLabels.Check("dit.y_embedder", conditioning?.Labels, n, c.LabelRows, c.LabelRows > c.NumClasses ? c.NumClasses : null);
             cond = cond + table.Forward(w[p.YEmbedder!], labels);                          // (N, D)
         }
-        else if (conditioning?.Labels is not null) throw new ArgumentException("dit: num_classes=0, so this model takes no class labels", nameof(conditioning));
         foreach (var b in p.Blocks) h = DiTBlock.Forward(b, w[b], h, cond);                       // (N, T, D)
         h = FinalLayer.Forward(p.Final, w[p.Final], h, cond);                                     // (N, T, p²·C_out)
         return PatchEmbed.Unpatchify(h, p.Grid, c.PatchSize, c.OutChannels).MoveToOuterDisposeScope(); // (N, C_out, H, W)

@@ -49,9 +49,7 @@ public sealed class MlpScoreNet(MlpPlan plan, Generator generator) : ScoreModel<
 
     public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
-        if (conditioning is { Labels: not null } or { Metadata: not null })
-            throw new ArgumentException("mlp: this model takes no class labels or metadata", nameof(conditioning));
-        CheckInputs("mlp", x, t);
+        CheckInputs("mlp", x, t, conditioning);
         var w = Parameters;
         using var scope = torch.NewDisposeScope();
         var linears = Plan.Linears;

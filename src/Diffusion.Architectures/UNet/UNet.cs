@@ -24,9 +24,7 @@ public sealed class UNet(UNetPlan plan, Generator generator) : ScoreModel<UNetPl
     public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         var (p, w, c) = (Plan, Parameters, Plan.Config);
-        var n = CheckInputs(Root, x, t);
-        if (c.NumClasses == 0 && conditioning?.Labels is not null) throw new ArgumentException($"{Root}: this model takes no class labels (num_classes=0)", nameof(conditioning));
-        if (c.MetadataDim == 0 && conditioning?.Metadata is not null) throw new ArgumentException($"{Root}: this model takes no metadata (metadata_dim=0)", nameof(conditioning));
+        var n = CheckInputs(Root, x, t, conditioning, labels: c.NumClasses > 0, metadata: c.MetadataDim > 0);
         using var scope = torch.NewDisposeScope();
 
         var features = p.Sinusoidal is { } s ? Sinusoidal.Embed(s, t) : p.Fourier!.Embed(w, t); // (N, C) or (N, 2C)

@@ -18,9 +18,7 @@ public sealed class UViT(UViTPlan plan, Generator generator) : ScoreModel<UViTPl
     public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         var (p, w, c) = (Plan, Parameters, Plan.Config);
-        if (conditioning?.Metadata is not null) throw new ArgumentException("uvit: this model takes no metadata vector", nameof(conditioning));
-        var n = CheckInputs("uvit", x, t);
-        if (c.NumClasses == 0 && conditioning?.Labels is not null) throw new ArgumentException("uvit: num_classes=0, so this model takes no class labels", nameof(conditioning));
+        var n = CheckInputs("uvit", x, t, conditioning, labels: c.NumClasses > 0);
         using var scope = torch.NewDisposeScope();
         var h = PatchEmbed.Forward(p.PatchEmbed, w[p.PatchEmbed], x);      // (N, L, D)
         var time = Sinusoidal.Embed(p.Time, t);                              // (N, D)
