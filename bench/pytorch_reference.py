@@ -147,12 +147,15 @@ class AttentionBlock(nn.Module):
 
 
 class Downsample(nn.Module):
+    """The presets' default DownsamplePadding 'same': one zero row/column after the end, then a stride-2 conv (DDPM)."""
+
     def __init__(self, dims, ch):
         super().__init__()
-        self.conv = conv_nd(dims, ch, ch, 3, stride=2, padding=1)
+        self.conv = conv_nd(dims, ch, ch, 3, stride=2, padding=0)
+        self.pad = (0, 1) * dims
 
     def forward(self, x):
-        return self.conv(x)
+        return self.conv(F.pad(x, self.pad))
 
 
 class Upsample(nn.Module):
