@@ -2,7 +2,10 @@ namespace Diffusion.Architectures;
 
 /// <summary>
 /// Named model definitions, one table (as DiT's DiT_models). Parameter counts beside each entry are the
-/// published ones; tests check them exactly.
+/// published ones; tests check them exactly, and tests/Property/Architectures/Parity checks outputs against a
+/// transcription of the official code named here: DDPM U-Nets against diffusers' UNet2DModel @ 58eb52c with
+/// downsample_padding=0 (Ho et al.'s diffusion_tf layout), DiT against facebookresearch/DiT @ ed81ce2 models.py,
+/// U-ViT against baofff/U-ViT @ ce55170 libs/uvit.py, the MLP against the seed notes' SimpleScoreNetwork.
 /// </summary>
 public static class Presets
 {
