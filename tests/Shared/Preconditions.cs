@@ -33,3 +33,9 @@ public sealed class PythonTorchFactAttribute : FactAttribute
 {
     public PythonTorchFactAttribute() => Skip = Preconditions.PythonTorchMissing;
 }
+
+/// <summary>The theory form of <see cref="PythonTorchFactAttribute"/> (the parity tests run one case per official model).</summary>
+public sealed class PythonTorchTheoryAttribute : TheoryAttribute
+{
+    public PythonTorchTheoryAttribute() => Skip = Preconditions.PythonTorchMissing;
+}

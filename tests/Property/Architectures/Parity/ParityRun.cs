@@ -82,7 +82,7 @@ public static class ParityRun
     /// <summary>Runs the driver over every case directory; its stderr is returned for cases that left no output.</summary>
     private static string RunPython(IEnumerable<string> dirs)
     {
-        var start = new ProcessStartInfo(PythonTorch.Python)
+        var start = new ProcessStartInfo(Diffusion.Tests.Preconditions.Python)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

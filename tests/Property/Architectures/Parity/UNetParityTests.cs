@@ -1,5 +1,6 @@
 using Diffusion.Architectures;
 using Diffusion.Blocks;
+using Diffusion.Tests;
 using Xunit;
 using Xunit.Abstractions;
 

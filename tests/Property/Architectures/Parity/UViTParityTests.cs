@@ -1,4 +1,5 @@
 using Diffusion.Architectures;
+using Diffusion.Tests;
 using Xunit;
 using Xunit.Abstractions;
 
