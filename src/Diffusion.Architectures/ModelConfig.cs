@@ -34,11 +34,13 @@ public abstract record ModelConfig
     /// <summary>Builds a config already known to be valid.</summary>
     protected abstract IScoreModel Create(Generator generator);
 
+    /// <summary>Settable properties only, enums in typed names (see <see cref="ConfigJson"/>).</summary>
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new ConfigEnumConverterFactory() },
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { ConfigJson.SettableOnly } },
     };
 
     /// <summary>

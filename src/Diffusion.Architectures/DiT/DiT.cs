@@ -63,8 +63,8 @@ public sealed class DiT : IScoreModel
 
     /// <summary>
     /// x (N, C, H, W), t (N) → (N, C_out, H, W). Labels (N) int64 in [0, NumClasses]; NumClasses is the null class.
-    /// Without labels a class-conditional DiT uses the null class (unconditional); with <paramref name="dropout"/>
-    /// (training) each label is replaced by the null class with probability ClassDropoutProb, as token_drop.
+    /// Without labels a class-conditional DiT uses the null class (unconditional). Label dropout for classifier-free
+    /// guidance is the trainer's (TrainingConfig.LabelDropout): the forward is a pure function of the labels given.
     /// </summary>
     public Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
@@ -95,9 +95,7 @@ public sealed class DiT : IScoreModel
         if (labels.dtype != ScalarType.Int64) throw new ArgumentException($"dit: labels must be int64, got {labels.dtype}");
         if (n > 0 && (labels.min().item<long>() < 0 || labels.max().item<long>() >= c.LabelRows))
             throw new ArgumentOutOfRangeException(nameof(labels), $"dit: labels must lie in [0, {c.LabelRows - 1}]{(hasNull ? $" ({c.NumClasses} is the null class)" : "")}");
-        if (dropout is null || !hasNull) return labels;
-        var drop = torch.rand([n], dropout).lt(c.ClassDropoutProb); // (N) bool
-        return torch.where(drop, torch.full_like(labels, c.NumClasses), labels);
+        return labels;
     }
 
     public void Dispose() => parameters.Dispose();

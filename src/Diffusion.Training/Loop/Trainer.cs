@@ -32,6 +32,8 @@ public sealed class Trainer : IDisposable
         Data = data;
         Config = ResolveSigmaMax(config, data);
         ModelConfig = modelConfig;
+        if (modelConfig is DiTConfig { NumClasses: > 0, ClassDropoutProb: 0 } && config.LabelDropout > 0)
+            throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this DiT has none (class_dropout_prob=0); set label_dropout to 0 or class_dropout_prob > 0");
         if (!modelConfig.InputShape.SequenceEqual(data.SampleShape))
             throw new ArgumentException($"the model takes samples of shape [{string.Join(", ", modelConfig.InputShape)}] but {data.Name} has [{string.Join(", ", data.SampleShape)}]");
         using (var init = new Generator(Mix(config.Seed, 0))) Model = modelConfig.Build(init);
@@ -160,7 +162,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Labels for a class-conditional model, with <see cref="TrainingConfig.LabelDropout"/> of them set to the null class.
-    /// Labels of the data are ignored when the model takes none (an unconditional model of labelled images).
+    /// This is the one place classifier-free label dropout happens: models' forwards are pure functions of the labels
+    /// they are given (a DiT's class_dropout_prob only reserves its null-class row). Labels of the data are not passed
+    /// to a model that takes none (an unconditional model of labelled images).
     /// </summary>
     private Conditioning? Conditioning(DataBatch batch)
     {

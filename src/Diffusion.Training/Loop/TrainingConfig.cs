@@ -35,7 +35,10 @@ public sealed record TrainingConfig
     public double? SigmaMax { get; init; }
     /// <summary>Write a checkpoint every this many steps (0: only at the end).</summary>
     public int CheckpointEvery { get; init; }
-    /// <summary>For class-conditional models: the fraction of labels replaced by the null class (classifier-free guidance).</summary>
+    /// <summary>
+    /// For class-conditional models: the fraction of labels the trainer replaces by the null class (classifier-free
+    /// guidance; DiT and Ho &amp; Salimans use 0.1). The only label dropout: models do not drop labels themselves.
+    /// </summary>
     public double LabelDropout { get; init; } = 0.1;
 
     public DiffusionProcess Process => DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
@@ -54,6 +57,7 @@ public sealed record TrainingConfig
         if (WarmupSteps < 0) errors.Add($"warmup_steps={WarmupSteps} must be ≥ 0");
         if (GradClip < 0) errors.Add($"grad_clip={GradClip} must be ≥ 0");
         if (CheckpointEvery < 0) errors.Add($"checkpoint_every={CheckpointEvery} must be ≥ 0");
+        if (!(LabelDropout is >= 0 and < 1)) errors.Add($"label_dropout={LabelDropout} must be in [0, 1)");
         if (MinSnrGamma is <= 0) errors.Add($"min_snr_gamma={MinSnrGamma} must be > 0");
         if (SigmaMax is <= 0.01) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min=0.01");
         return errors;

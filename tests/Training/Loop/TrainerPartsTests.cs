@@ -77,11 +77,11 @@ public class TrainerPartsTests
     }
 
     [Theory]
-    [InlineData(0)] // an unconditional model of labelled images ignores the labels
-    [InlineData(3)] // a class-conditional one is trained on them (with label dropout to the null class)
-    public void Labelled_image_data_trains_conditional_and_unconditional_models(int classes)
+    [InlineData(0)] // an unconditional model of labelled images is given no labels
+    [InlineData(3)] // a class-conditional one is given the batch's labels (some dropped to the null class)
+    public void Labels_reach_a_conditional_model_and_not_an_unconditional_one(int classes)
     {
-        var model = new UNetConfig
+        var unet = new UNetConfig
         {
             InChannels = 1, Size = [8, 8], Channels = 8, ChannelMult = [1, 2], NumResBlocks = 1,
             AttentionResolutions = [], MidAttention = false, NormGroups = 4, Dropout = 0, NumClasses = classes,
@@ -89,10 +89,46 @@ public class TrainerPartsTests
         using var g = new Generator(2);
         var images = torch.randn([16, 1, 8, 8], g).DetachFromDisposeScope();
         var labels = torch.randint(0, 3, [16], g).DetachFromDisposeScope();
-        using var data = new TensorDataSource("labelled", images, labels, 3);
-        using var trainer = new Trainer(model, new TrainingConfig { Steps = 2, Batch = 4, LabelDropout = 0.5 }, data);
+        using var data = new RecordingDataSource(new TensorDataSource("labelled", images, labels, 3));
+        var log = new LabelLog();
+        using var trainer = new Trainer(new SpyConfig(unet, log), new TrainingConfig { Steps = 3, Batch = 8, LabelDropout = 0.5 }, data);
         trainer.Run();
-        Assert.Equal(2, trainer.Step);
+        Assert.Equal(3, trainer.Step);
+        Assert.Equal(3, log.Given.Count);
+        if (classes == 0)
+        {
+            Assert.All(log.Given, Assert.Null);
+            return;
+        }
+        var dropped = 0;
+        for (var step = 0; step < 3; step++)
+        {
+            var given = log.Given[step]!;
+            var batch = data.Labels[step];
+            Assert.Equal(batch.Length, given.Length);
+            for (var i = 0; i < given.Length; i++)
+                if (given[i] == classes) dropped++;
+                else Assert.Equal(batch[i], given[i]);
+        }
+        Assert.InRange(dropped, 1, 23); // p = 0.5 of 24 labels: some, not all
+    }
+
+    /// <summary>Hands out another source's batches and keeps their labels.</summary>
+    private sealed class RecordingDataSource(IDataSource inner) : IDataSource
+    {
+        public List<long[]> Labels { get; } = new();
+        public string Name => inner.Name;
+        public long[] SampleShape => inner.SampleShape;
+        public int? NumClasses => inner.NumClasses;
+
+        public DataBatch Next(int batch, Generator generator)
+        {
+            var next = inner.Next(batch, generator);
+            Labels.Add(next.Labels!.ToArray<long>());
+            return next;
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     [Fact]
