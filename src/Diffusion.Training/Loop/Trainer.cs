@@ -43,7 +43,7 @@ public sealed class Trainer : IDisposable
         Prediction = Predictions.From(Model.Target);
         trainable = Model.Parameters.Named().Select(p => p.Tensor).Where(t => t.requires_grad).ToArray();
         var options = new AdamOptions { lr = Config.Lr, weight_decay = Config.WeightDecay };
-        optimizer = Config.Optimizer == "adamw" ? new AdamW(trainable, options) : new Adam(trainable, options);
+        optimizer = Config.Optimizer == OptimizerKind.AdamW ? new AdamW(trainable, options) : new Adam(trainable, options);
         Ema = new Ema(Model.Parameters, Config.EmaDecay);
         Process = Config.Process;
         if (Process.Sde is { } sde) sdeLoss = new ScoreMatchingLoss(sde, Config.Weighting, Config.Reduction, Config.MinSnrGamma);
@@ -178,7 +178,7 @@ public sealed class Trainer : IDisposable
     /// <summary>σ_max for VE when not given: 50 for images, the largest pairwise distance of 2,000 points for low-dimensional data.</summary>
     private static TrainingConfig ResolveSigmaMax(TrainingConfig config, IDataSource data)
     {
-        if (config.SigmaMax is not null || ForwardSde.ParseKind(config.Sde) != ProcessKind.Ve) return config;
+        if (config.SigmaMax is not null || config.Sde != ProcessKind.Ve) return config;
         if (data.SampleShape.Length > 1) return config with { SigmaMax = 50 };
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(Mix(config.Seed, 4));

@@ -1,6 +1,8 @@
 using Diffusion.Architectures;
 using Diffusion.Torch;
 using Diffusion.Training.Loop;
+using Diffusion.Training.Data;
+using Diffusion.Training.Sde;
 using Xunit;
 
 namespace Diffusion.Training.Tests.Loop;
@@ -59,7 +61,7 @@ public class TrainerPartsTests
     [Fact]
     public void Ve_sigma_max_comes_from_the_data_for_2d_sets()
     {
-        using var trainer = new Trainer(new MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Sde = "ve", Steps = 1, Batch = 8 }, DataSources.Resolve("moons"));
+        using var trainer = new Trainer(new MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Sde = ProcessKind.Ve, Steps = 1, Batch = 8 }, DataSources.Resolve(DataSet.Moons));
         Assert.InRange(trainer.Config.SigmaMax!.Value, 2.5, 4); // moons spans x ∈ [−1, 2], y ∈ [−0.5, 1]
     }
 
@@ -67,7 +69,7 @@ public class TrainerPartsTests
     public void Phantom_volumes_are_a_generated_data_source_for_the_3d_unets()
     {
         using var scope = torch.NewDisposeScope();
-        using var data = DataSources.Resolve("phantom3d");
+        using var data = DataSources.Resolve(DataSet.Phantom3d);
         using var g = new Generator(5);
         var batch = data.Next(2, g);
         Assert.Equal([1L, 32, 32, 32], data.SampleShape);
@@ -137,7 +139,7 @@ public class TrainerPartsTests
         var config = new TrainingConfig { Steps = 20, Batch = 32, Seed = 3 };
         float[] Train()
         {
-            using var t = new Trainer(new MlpConfig(Hidden: 16, Depth: 2), config, DataSources.Resolve("moons"));
+            using var t = new Trainer(new MlpConfig(Hidden: 16, Depth: 2), config, DataSources.Resolve(DataSet.Moons));
             t.Run();
             return t.Model.Parameters.Named().SelectMany(p => p.Tensor.detach().ToArray<float>()).ToArray();
         }
