@@ -16,8 +16,9 @@ public static class ConfigCommand
 
     public static Command Create()
     {
-        var command = new Command("config", "Print a preset's model config JSON (as a checkpoint's model.json) to start a custom model from") { Preset, Out };
-        command.SetAction(r => CliSupport.Guard(() => Run(r.GetValue(Preset)!, r.GetValue(Out))));
+        var command = CliSupport.Command("config", "Print a preset's model config JSON (as a checkpoint's model.json) to start a custom model from",
+            r => Run(r.GetValue(Preset)!, r.GetValue(Out)), Out);
+        command.Arguments.Add(Preset);
         return command;
     }
 

@@ -23,14 +23,9 @@ public static class DemoCommand
     private static readonly Option<int> Steps = new("--steps") { Description = "Training steps", DefaultValueFactory = _ => 6000 };
     private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every generator", DefaultValueFactory = _ => 0UL };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
+    private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create()
-    {
-        var command = new Command("demo", "Train mlp-seed on moons (VP-SDE), sample with Euler–Maruyama and the probability-flow ODE, plot, and score") { Out, Steps, Batch, Seed, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("demo", "Train mlp-seed on moons (VP-SDE), sample with Euler–Maruyama and the probability-flow ODE, plot, and score", Run, Out, Steps, Batch, Seed, Json);
 
     private static int Run(ParseResult r)
     {

@@ -29,14 +29,9 @@ public static class SampleCommand
     private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
     private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
+    private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create()
-    {
-        var command = new Command("sample", "Draw samples from a trained checkpoint") { CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
 
     private static int Run(ParseResult r)
     {

@@ -27,14 +27,9 @@ public static class TrainCommand
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
     private static readonly Option<int> Warmup = new("--warmup") { Description = "Linear learning-rate warm-up steps", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> Every = new("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end)", DefaultValueFactory = _ => 1000 };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
+    private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create()
-    {
-        var command = new Command("train", "Train a score network") { Model, Data, Sde, Steps, Batch, Lr, Ema, Seed, Out, Resume, Warmup, Every, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("train", "Train a score network", Run, Model, Data, Sde, Steps, Batch, Lr, Ema, Seed, Out, Resume, Warmup, Every, Json);
 
     private static int Run(ParseResult r)
     {
