@@ -75,4 +75,16 @@ public class LabelDropoutTests
         var evaluation = model.Forward(x, t, new Conditioning(labels));
         Assert.True(training.equal(evaluation), "a dropout generator changed the output of a DiT (which has no dropout layers)");
     }
+
+    [Fact]
+    public void Label_dropout_on_a_dit_without_a_null_class_is_refused_up_front()
+    {
+        using var data = LabelledImages();
+        var noNull = SmallDiT with { ClassDropoutProb = 0 };
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(noNull, new TrainingConfig { Steps = 1, Batch = 4, LabelDropout = 0.1 }, data));
+        Assert.Contains("label_dropout=0.1", e.Message);
+        using var trainer = new Trainer(noNull, new TrainingConfig { Steps = 1, Batch = 4, LabelDropout = 0 }, data);
+        trainer.Run();
+        Assert.Equal(1, trainer.Step);
+    }
 }
