@@ -29,11 +29,13 @@ public abstract record ModelConfig
     /// <summary>Validates once, then draws fresh parameters from <paramref name="generator"/>.</summary>
     public IScoreModel Build(Generator generator) => PlanModel().OrThrow().Build(generator);
 
+    /// <summary>Settable properties only, enums in typed names (see <see cref="ConfigJson"/>).</summary>
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new ConfigEnumConverterFactory() },
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver { Modifiers = { ConfigJson.SettableOnly } },
     };
 
     /// <summary>

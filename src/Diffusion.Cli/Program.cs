@@ -8,6 +8,7 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     SampleCommand.Create(),
     DemoCommand.Create(),
     SummaryCommand.Create(),
+    ConfigCommand.Create(),
     BenchCommand.Create(),
 };
 return root.Parse(args).Invoke();

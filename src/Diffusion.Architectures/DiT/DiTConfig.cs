@@ -10,7 +10,7 @@ namespace Diffusion.Architectures;
 /// HiddenSize), Depth adaLN-Zero blocks are conditioned on c = t_emb + y_emb, and the final layer and unpatchify
 /// return OutChannels = 2·InChannels (ε and the variance interpolation v) with LearnSigma, else InChannels.
 /// NumClasses = 0 drops the label embedder; ClassDropoutProb &gt; 0 adds the null class (row NumClasses) for
-/// classifier-free guidance — the trainer drops labels to it with that probability. Defaults are DiT-XL/2 on 32×32×4 latents.
+/// classifier-free guidance; the trainer drops labels to it (training option label_dropout). Defaults are DiT-XL/2 on 32×32×4 latents.
 /// </summary>
 public sealed record DiTConfig(int InputSize = 32, int PatchSize = 2, int InChannels = 4, int HiddenSize = 1152, int Depth = 28,
     int NumHeads = 16, double MlpRatio = 4.0, double ClassDropoutProb = 0.1, int NumClasses = 1000, bool LearnSigma = true,

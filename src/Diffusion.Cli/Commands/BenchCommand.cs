@@ -16,12 +16,7 @@ public static class BenchCommand
     private static readonly Option<int?> Steps = new("--steps") { Description = "Timed steps (default per case; EM sampling: steps of one run)" };
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON line per case: case, seconds_per_step, threads, params, peak_rss_mib, …" };
 
-    public static Command Create()
-    {
-        var command = new Command("bench", "Time the benchmark cases (compare with bench/pytorch_reference.py)") { Case, Threads, Warmup, Steps, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("bench", "Time the benchmark cases (compare with bench/pytorch_reference.py)", Run, Case, Threads, Warmup, Steps, Json);
 
     private static int Run(ParseResult r)
     {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diffusion.Primitives;
@@ -25,6 +26,18 @@ internal static class CliSupport
             return 1;
         }
     }
+
+    /// <summary>A command with these options whose action runs under <see cref="Guard"/>.</summary>
+    public static Command Command(string name, string description, Func<ParseResult, int> run, params Option[] options)
+    {
+        var command = new Command(name, description);
+        foreach (var option in options) command.Options.Add(option);
+        command.SetAction(r => Guard(() => run(r)));
+        return command;
+    }
+
+    /// <summary>The <c>--json</c> flag of the commands that print one result object.</summary>
+    public static Option<bool> JsonOption() => new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
 
     /// <summary>Writes the machine-readable result as the last line of standard output.</summary>
     public static void JsonLine(object result) =>

@@ -7,6 +7,7 @@ using Diffusion.Training.Loop;
 using Diffusion.Training.Metrics;
 using Diffusion.Training.Plots;
 using Diffusion.Training.Sampling;
+using Diffusion.Training.Sde;
 using Spectre.Console;
 
 namespace Diffusion.Cli.Commands;
@@ -22,14 +23,9 @@ public static class DemoCommand
     private static readonly Option<int> Steps = new("--steps") { Description = "Training steps", DefaultValueFactory = _ => 6000 };
     private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every generator", DefaultValueFactory = _ => 0UL };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
+    private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create()
-    {
-        var command = new Command("demo", "Train mlp-seed on moons (VP-SDE), sample with Euler–Maruyama and the probability-flow ODE, plot, and score") { Out, Steps, Batch, Seed, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("demo", "Train mlp-seed on moons (VP-SDE), sample with Euler–Maruyama and the probability-flow ODE, plot, and score", Run, Out, Steps, Batch, Seed, Json);
 
     private static int Run(ParseResult r)
     {
@@ -42,8 +38,8 @@ public static class DemoCommand
         foreach (var (key, value) in InfoCommand.Facts()) CliSupport.Err.MarkupLine($"[grey]{key}: {Markup.Escape(value)}[/]");
 
         using var scope = torch.NewDisposeScope();
-        var config = new TrainingConfig { Data = "moons", Sde = "vp", Steps = r.GetValue(Steps), Batch = r.GetValue(Batch), Lr = 2e-3, WarmupSteps = 100, EmaDecay = 0.999, Seed = seed };
-        using var data = DataSources.Resolve("moons");
+        var config = new TrainingConfig { Data = DataSet.Moons, Sde = ProcessKind.Vp, Steps = r.GetValue(Steps), Batch = r.GetValue(Batch), Lr = 2e-3, WarmupSteps = 100, EmaDecay = 0.999, Seed = seed };
+        using var data = DataSources.Resolve(config.Data);
         using var trainer = new Trainer(Presets.Get("mlp-seed"), config, data);
         var trained = TrainCommand.Train(trainer, run, "mlp-seed on moons");
         AnsiConsole.MarkupLine($"trained mlp-seed (37,762 parameters) for {trained.Steps} steps at batch {config.Batch} in {trained.Seconds:F1} s ({trained.Steps / trained.Seconds:F0} steps/s), loss {trained.RecentMeanLoss:F4}");
@@ -57,11 +53,11 @@ public static class DemoCommand
         using var emResult = em.Result;
         using var odeResult = ode.Result;
         using var g = new Generator(seed + 20);
-        var fresh = ToyDatasets.Sample("moons", n, g);
+        var fresh = ToyDatasets.Sample(DataSet.Moons, n, g);
         var swdEm = SlicedWasserstein.Distance(emResult.Samples, fresh, 128, g);
         var swdOde = SlicedWasserstein.Distance(odeResult.Samples, fresh, 128, g);
         using var g2 = new Generator(seed + 21);
-        var baseline = SlicedWasserstein.Distance(ToyDatasets.Sample("moons", n, g2), fresh, 128, g);
+        var baseline = SlicedWasserstein.Distance(ToyDatasets.Sample(DataSet.Moons, n, g2), fresh, 128, g);
 
         var samplesPng = Path.Combine(outDir, "samples.png");
         var trajectoryPng = Path.Combine(outDir, "trajectory.png");

@@ -20,7 +20,7 @@ namespace Diffusion.Cli.Commands;
 public static class SampleCommand
 {
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
-    private static readonly Option<string?> Sampler = new("--sampler") { Description = "em, pc, ode (adaptive RK45), heun (fixed-step ODE), ddpm or ddim (default: em for SDE models, ddpm for DDPM ones)" };
+    private static readonly Option<string?> Sampler = new("--sampler") { Description = $"{SamplerKinds.Names.Help} (default: em for SDE models, ddpm for DDPM ones)" };
     private static readonly Option<int?> Steps = new("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive)" };
     private static readonly Option<int> N = new("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the sampling generator", DefaultValueFactory = _ => 0UL };
@@ -29,14 +29,9 @@ public static class SampleCommand
     private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
     private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
+    private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create()
-    {
-        var command = new Command("sample", "Draw samples from a trained checkpoint") { CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
 
     private static int Run(ParseResult r)
     {
@@ -44,7 +39,7 @@ public static class SampleCommand
         var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
         var training = Checkpoint.ReadTrainingConfig(dir);
         var process = training.Process;
-        var kind = Samplers.Parse(r.GetValue(Sampler) ?? (process.IsContinuous ? "em" : "ddpm"));
+        var kind = r.GetValue(Sampler) is { } named ? SamplerKinds.Names.Parse(named, "--sampler") : Samplers.Default(process);
         if (Samplers.Incompatibility(kind, process) is { } why) throw new ArgumentException(why);
         var n = r.GetValue(N);
         if (n < 1) throw new ArgumentException($"--n {n}: need at least one sample");
@@ -68,17 +63,17 @@ public static class SampleCommand
         if (r.GetValue(Metrics))
         {
             using var g = new Generator(r.GetValue(Seed) + 1);
-            if (is2d && ToyDatasets.IsKnown(training.Data))
+            if (is2d && training.Data is DataRef.Named { Set: var toy } && ToyDatasets.IsToy(training.Data))
             {
-                swd = SlicedWasserstein.Distance(result.Samples, ToyDatasets.Sample(training.Data, n, g), 128, g);
-                AnsiConsole.MarkupLine($"sliced Wasserstein distance to fresh {Markup.Escape(training.Data)} data: [bold]{swd:F4}[/]");
+                swd = SlicedWasserstein.Distance(result.Samples, ToyDatasets.Sample(toy, n, g), 128, g);
+                AnsiConsole.MarkupLine($"sliced Wasserstein distance to fresh {Markup.Escape(training.Data.ToString()!)} data: [bold]{swd:F4}[/]");
             }
             else if (result.Samples.dim() >= 4)
             {
                 // Per-pixel mean/std agreement with as many real images as samples, drawn from the training data.
                 using var data = DataSources.Resolve(training.Data);
                 imageStats = ImageStats.Compute(result.Samples, data.Next(n, g).X);
-                AnsiConsole.MarkupLine($"agreement with {Markup.Escape(training.Data)}: {Markup.Escape(imageStats.ToString())}");
+                AnsiConsole.MarkupLine($"agreement with {Markup.Escape(training.Data.ToString()!)}: {Markup.Escape(imageStats.ToString())}");
             }
             else throw new ArgumentException("--metrics needs a model trained on a 2-D toy set or on images/volumes");
         }
@@ -87,7 +82,8 @@ public static class SampleCommand
             if (is2d)
             {
                 List<(string, Tensor)> series = [("samples", result.Samples)];
-                if (ToyDatasets.IsKnown(training.Data)) series.Insert(0, ("data", ToyDatasets.Sample(training.Data, n, new Generator(r.GetValue(Seed) + 2))));
+                if (training.Data is DataRef.Named { Set: var toy } && ToyDatasets.IsToy(training.Data))
+                    series.Insert(0, ("data", ToyDatasets.Sample(toy, n, new Generator(r.GetValue(Seed) + 2))));
                 Plots.Scatter(png, series, $"{Samplers.Name(kind)}, {result.Nfe} NFE", overlay: false);
             }
             else if (result.Samples.dim() == 4) Plots.ImageGrid(png, result.Samples, (int)Math.Ceiling(Math.Sqrt(n)));

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Diffusion.Architectures;
 using Diffusion.Training.Checkpoints;
+using Diffusion.Training.Data;
 using Diffusion.Training.Loop;
+using Diffusion.Training.Sde;
 using Spectre.Console;
 
 namespace Diffusion.Cli.Commands;
@@ -14,8 +16,8 @@ namespace Diffusion.Cli.Commands;
 public static class TrainCommand
 {
     private static readonly Option<string> Model = new("--model") { Description = "A preset name (e.g. mlp-seed) or a model config JSON file", Required = true };
-    private static readonly Option<string> Data = new("--data") { Description = "A data set (moons, swissroll, 8gaussians, checkerboard, circles, phantom3d, fashion-mnist), a Fashion-MNIST directory, or a .safetensors file with 'data' (and 'labels')", Required = true };
-    private static readonly Option<string> Sde = new("--sde") { Description = "Forward process: vp, subvp, ve or ddpm", DefaultValueFactory = _ => "vp" };
+    private static readonly Option<string> Data = new("--data") { Description = $"A data set ({DataSets.Names.Known}), a Fashion-MNIST directory, or a .safetensors file with 'data' (and 'labels')", Required = true };
+    private static readonly Option<string> Sde = new("--sde") { Description = $"Forward process: {ProcessKinds.Names.Help}", DefaultValueFactory = _ => ProcessKinds.Names.Name(ProcessKind.Vp) };
     private static readonly Option<int?> Steps = new("--steps") { Description = "Optimizer steps in total (default 8000)" };
     private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 };
     private static readonly Option<double> Lr = new("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 1e-3 };
@@ -25,22 +27,18 @@ public static class TrainCommand
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its latest checkpoint" };
     private static readonly Option<int> Warmup = new("--warmup") { Description = "Linear learning-rate warm-up steps", DefaultValueFactory = _ => 0 };
     private static readonly Option<int> Every = new("--checkpoint-every") { Description = "Steps between checkpoints (0: only at the end)", DefaultValueFactory = _ => 1000 };
-    private static readonly Option<bool> Json = new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
+    private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create()
-    {
-        var command = new Command("train", "Train a score network") { Model, Data, Sde, Steps, Batch, Lr, Ema, Seed, Out, Resume, Warmup, Every, Json };
-        command.SetAction(r => CliSupport.Guard(() => Run(r)));
-        return command;
-    }
+    public static Command Create() => CliSupport.Command("train", "Train a score network", Run, Model, Data, Sde, Steps, Batch, Lr, Ema, Seed, Out, Resume, Warmup, Every, Json);
 
     private static int Run(ParseResult r)
     {
         var modelName = r.GetValue(Model)!;
-        var dataName = r.GetValue(Data)!;
-        var sde = r.GetValue(Sde)!;
-        var outDir = r.GetValue(Out) ?? Path.Combine("runs", $"{Path.GetFileNameWithoutExtension(modelName)}-{Path.GetFileNameWithoutExtension(dataName)}-{sde}");
-        using var data = DataSources.Resolve(dataName);
+        var dataRef = DataRef.Parse(r.GetValue(Data)!, "--data");
+        var sde = ProcessKinds.Names.Parse(r.GetValue(Sde)!, "--sde");
+        var outDir = r.GetValue(Out) ?? Path.Combine("runs",
+            $"{Path.GetFileNameWithoutExtension(modelName)}-{Path.GetFileNameWithoutExtension(dataRef.ToString())}-{ProcessKinds.Names.Name(sde)}");
+        using var data = DataSources.Resolve(dataRef);
         Trainer trainer;
         if (r.GetValue(Resume))
         {
@@ -53,7 +51,7 @@ public static class TrainCommand
             if (Checkpoint.Find(outDir) is not null) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
             var config = new TrainingConfig
             {
-                Data = dataName, Sde = sde, Steps = r.GetValue(Steps) ?? 8000, Batch = r.GetValue(Batch), Lr = r.GetValue(Lr),
+                Data = dataRef, Sde = sde, Steps = r.GetValue(Steps) ?? 8000, Batch = r.GetValue(Batch), Lr = r.GetValue(Lr),
                 EmaDecay = r.GetValue(Ema), Seed = r.GetValue(Seed), WarmupSteps = r.GetValue(Warmup), CheckpointEvery = r.GetValue(Every),
             };
             trainer = new Trainer(Presets.Resolve(modelName), config, data);

@@ -46,11 +46,7 @@ public static class FashionMnist
     /// <summary>Reads an IDX3 ubyte image file: (pixels, count, rows, columns).</summary>
     public static (byte[] Pixels, int Count, int Rows, int Columns) ReadImages(string path)
     {
-        var bytes = ReadMaybeGzip(path);
-        RequireLength(path, bytes, 16, "the 16-byte IDX3 header");
-        var magic = BinaryPrimitives.ReadInt32BigEndian(bytes);
-        if (magic != ImagesMagic)
-            throw new InvalidDataException($"{path}: bad magic number 0x{magic:X8} at byte offset 0, expected 0x{ImagesMagic:X8} (IDX3 unsigned-byte images)");
+        var bytes = ReadIdx(path, ImagesMagic, 16, "IDX3", "images");
         var n = ReadCount(path, bytes, 4, "image count");
         var rows = ReadCount(path, bytes, 8, "row count");
         var cols = ReadCount(path, bytes, 12, "column count");
@@ -63,17 +59,24 @@ public static class FashionMnist
     /// <summary>Reads an IDX1 ubyte label file, checking every label is a class index 0…9.</summary>
     public static byte[] ReadLabels(string path)
     {
-        var bytes = ReadMaybeGzip(path);
-        RequireLength(path, bytes, 8, "the 8-byte IDX1 header");
-        var magic = BinaryPrimitives.ReadInt32BigEndian(bytes);
-        if (magic != LabelsMagic)
-            throw new InvalidDataException($"{path}: bad magic number 0x{magic:X8} at byte offset 0, expected 0x{LabelsMagic:X8} (IDX1 unsigned-byte labels)");
+        var bytes = ReadIdx(path, LabelsMagic, 8, "IDX1", "labels");
         var n = ReadCount(path, bytes, 4, "label count");
         RequireExactLength(path, bytes, 8 + (long)n, $"{n} labels");
         var labels = bytes.AsSpan(8).ToArray();
         var bad = labels.AsSpan().IndexOfAnyExceptInRange((byte)0, (byte)(ClassNames.Length - 1));
         if (bad >= 0) throw new InvalidDataException($"{path}: label {labels[bad]} at byte offset {8 + bad} is not a class index 0…{ClassNames.Length - 1}");
         return labels;
+    }
+
+    /// <summary>The bytes of an IDX file, checked to hold its <paramref name="headerLength"/>-byte header and to start with <paramref name="magic"/>.</summary>
+    private static byte[] ReadIdx(string path, int magic, int headerLength, string format, string contents)
+    {
+        var bytes = ReadMaybeGzip(path);
+        RequireLength(path, bytes, headerLength, $"the {headerLength}-byte {format} header");
+        var found = BinaryPrimitives.ReadInt32BigEndian(bytes);
+        if (found != magic)
+            throw new InvalidDataException($"{path}: bad magic number 0x{found:X8} at byte offset 0, expected 0x{magic:X8} ({format} unsigned-byte {contents})");
+        return bytes;
     }
 
     private static string Locate(string dir, string name)

@@ -10,38 +10,32 @@ namespace Diffusion.Training.Data;
 /// </summary>
 public static class ToyDatasets
 {
-    private sealed record Entry(string Name, string Description, Func<int, Generator, Tensor> Sample);
+    // The samplers of the toy sets; their names and descriptions are in DataSets.Names.
+    private static readonly Dictionary<DataSet, Func<int, Generator, Tensor>> Table = new()
+    {
+        [DataSet.Moons] = Moons,
+        [DataSet.SwissRoll] = SwissRoll,
+        [DataSet.EightGaussians] = EightGaussians,
+        [DataSet.Checkerboard] = Checkerboard,
+        [DataSet.Circles] = Circles,
+    };
 
-    // One named table, in the order the CLI lists them.
-    private static readonly Entry[] Table =
-    [
-        new("moons", "two interleaving half circles (sklearn make_moons, noise 0.05); x in [-1, 2], y in [-0.5, 1]", Moons),
-        new("swissroll", "2-D swiss roll (sklearn make_swiss_roll, x and z, noise 0.5) divided by 7: mean ≈ (0.1, 0.1), std ≈ 1", SwissRoll),
-        new("8gaussians", "8 Gaussians on a circle of radius 2√2, std 0.5/√2 (FFJORD)", EightGaussians),
-        new("checkerboard", "uniform on 8 alternate squares of a 4×4 checkerboard over [-4, 4]², incl. the one at (-4, -4) (FFJORD)", Checkerboard),
-        new("circles", "two concentric circles, radii 1 and 0.5 (sklearn make_circles, factor 0.5, noise 0.05)", Circles),
-    ];
+    /// <summary>The toy sets, in the order the CLI lists them.</summary>
+    public static IReadOnlyList<DataSet> Sets { get; } = DataSets.Names.Entries.Select(e => e.Value).Where(Table.ContainsKey).ToArray();
 
-    public static IReadOnlyList<string> Names { get; } = Table.Select(e => e.Name).ToArray();
-
-    /// <summary>A one-line description of a data set, for CLI help.</summary>
-    public static string Describe(string name) => Find(name).Description;
-
-    /// <summary>n iid points of the named distribution: (n, 2) float32 on the CPU.</summary>
-    public static Tensor Sample(string name, int n, Generator g)
+    /// <summary>n iid points of the toy distribution: (n, 2) float32 on the CPU.</summary>
+    public static Tensor Sample(DataSet set, int n, Generator g)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(n);
-        var entry = Find(name);
+        var sample = Table.TryGetValue(set, out var s) ? s
+            : throw new ArgumentException($"{DataSets.Names.Name(set)} is not a 2-D toy set; those are {string.Join(", ", Sets.Select(DataSets.Names.Name))}", nameof(set));
         using var scope = torch.NewDisposeScope();
-        var points = entry.Sample(n, g); // (n, 2)
+        var points = sample(n, g); // (n, 2)
         return scope.MoveToOuter(points);
     }
 
-    public static bool IsKnown(string name) => Table.Any(e => e.Name == name);
-
-    private static Entry Find(string name) =>
-        Table.FirstOrDefault(e => e.Name == name)
-        ?? throw new ArgumentException($"unknown toy data set '{name}'; known: {string.Join(", ", Names)}", nameof(name));
+    /// <summary>Whether a training run's data is a 2-D toy set (fresh points can be drawn for metrics and plots).</summary>
+    public static bool IsToy(DataRef data) => data is DataRef.Named { Set: var set } && Table.ContainsKey(set);
 
     /// <summary>
     /// sklearn's make_moons with random angles: half the points (n // 2) on the outer arc

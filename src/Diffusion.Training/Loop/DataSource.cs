@@ -56,38 +56,39 @@ public sealed class TensorDataSource(string name, Tensor data, Tensor? labels, i
 
 public static class DataSources
 {
-    public static readonly string[] Toy = ["moons", "swissroll", "8gaussians", "checkerboard", "circles"];
-
     /// <summary>Edge of the <c>phantom3d</c> volumes: the 3-D U-Net presets take 32³.</summary>
     public const int PhantomSize = 32;
 
+    /// <summary>The text of <c>--data</c> (or another flag named by <paramref name="where"/>): see <see cref="DataRef.Parse"/>.</summary>
+    public static IDataSource Resolve(string text, string where = "--data") => Resolve(DataRef.Parse(text, where));
+
     /// <summary>
-    /// A toy set by name, <c>phantom3d</c> (1×32³ volumes), <c>fashion-mnist</c> (FashionMnist's default directory), a directory holding the
+    /// A toy set, <c>phantom3d</c> (1×32³ volumes), <c>fashion-mnist</c> (FashionMnist's default directory), a directory holding the
     /// Fashion-MNIST files, or a .safetensors file with a tensor <c>data</c> (N, …) and optionally <c>labels</c> (N).
     /// </summary>
-    public static IDataSource Resolve(string nameOrPath)
+    public static IDataSource Resolve(DataRef data) => data switch
     {
-        if (Toy.Contains(nameOrPath, StringComparer.OrdinalIgnoreCase))
-        {
-            var name = nameOrPath.ToLowerInvariant();
-            return new GeneratedDataSource(name, [2], (n, g) => ToyDatasets.Sample(name, n, g));
-        }
-        if (nameOrPath.Equals("phantom3d", StringComparison.OrdinalIgnoreCase))
-            return new GeneratedDataSource("phantom3d", [1, PhantomSize, PhantomSize, PhantomSize], (n, g) => Phantom3d.Sample(n, PhantomSize, g));
-        if (nameOrPath.Equals("fashion-mnist", StringComparison.OrdinalIgnoreCase) || Directory.Exists(nameOrPath))
-        {
-            var (images, labels) = FashionMnist.Load(Directory.Exists(nameOrPath) ? nameOrPath : null);
-            return new TensorDataSource("fashion-mnist", images.DetachFromDisposeScope(), labels.@long().DetachFromDisposeScope(), 10);
-        }
-        if (File.Exists(nameOrPath) && nameOrPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-        {
-            var tensors = Safetensors.Load(nameOrPath);
-            if (!tensors.TryGetValue("data", out var data))
-                throw new ArgumentException($"{nameOrPath}: no tensor named 'data' (found {string.Join(", ", tensors.Keys)})");
-            tensors.TryGetValue("labels", out var labels);
-            int? classes = labels is null ? null : (int)labels.max().item<long>() + 1;
-            return new TensorDataSource(Path.GetFileNameWithoutExtension(nameOrPath), data.@float().DetachFromDisposeScope(), labels?.@long().DetachFromDisposeScope(), classes);
-        }
-        throw new ArgumentException($"unknown data set '{nameOrPath}'; known: {string.Join(", ", Toy)}, fashion-mnist, a Fashion-MNIST directory or a .safetensors file");
+        DataRef.Named { Set: DataSet.Phantom3d } => new GeneratedDataSource(DataSets.Names.Name(DataSet.Phantom3d), [1, PhantomSize, PhantomSize, PhantomSize], (n, g) => Phantom3d.Sample(n, PhantomSize, g)),
+        DataRef.Named { Set: DataSet.FashionMnist } => LoadFashionMnist(null),
+        DataRef.Named { Set: var toy } => new GeneratedDataSource(DataSets.Names.Name(toy), [2], (n, g) => ToyDatasets.Sample(toy, n, g)),
+        DataRef.Path { Location: var dir } when Directory.Exists(dir) => LoadFashionMnist(dir),
+        DataRef.Path { Location: var file } when File.Exists(file) && file.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) => LoadSafetensors(file),
+        _ => throw new ArgumentException($"{DataSets.Names.Unknown(data.ToString()!, "data")}, a Fashion-MNIST directory or a .safetensors file"),
+    };
+
+    private static TensorDataSource LoadFashionMnist(string? directory)
+    {
+        var (images, labels) = FashionMnist.Load(directory);
+        return new TensorDataSource(DataSets.Names.Name(DataSet.FashionMnist), images.DetachFromDisposeScope(), labels.@long().DetachFromDisposeScope(), 10);
+    }
+
+    private static TensorDataSource LoadSafetensors(string file)
+    {
+        var tensors = Safetensors.Load(file);
+        if (!tensors.TryGetValue("data", out var data))
+            throw new ArgumentException($"{file}: no tensor named 'data' (found {string.Join(", ", tensors.Keys)})");
+        tensors.TryGetValue("labels", out var labels);
+        int? classes = labels is null ? null : (int)labels.max().item<long>() + 1;
+        return new TensorDataSource(Path.GetFileNameWithoutExtension(file), data.@float().DetachFromDisposeScope(), labels?.@long().DetachFromDisposeScope(), classes);
     }
 }

@@ -32,6 +32,8 @@ public sealed class Trainer : IDisposable
         Data = data;
         Config = ResolveSigmaMax(config, data);
         ModelConfig = modelConfig;
+        if (modelConfig is DiTConfig { NumClasses: > 0, ClassDropoutProb: 0 } && config.LabelDropout > 0)
+            throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this DiT has none (class_dropout_prob=0); set label_dropout to 0 or class_dropout_prob > 0");
         if (!modelConfig.InputShape.SequenceEqual(data.SampleShape))
             throw new ArgumentException($"the model takes samples of shape [{string.Join(", ", modelConfig.InputShape)}] but {data.Name} has [{string.Join(", ", data.SampleShape)}]");
         using (var init = new Generator(Mix(config.Seed, 0))) Model = modelConfig.Build(init);
@@ -41,7 +43,7 @@ public sealed class Trainer : IDisposable
         Prediction = Predictions.From(Model.Target);
         trainable = Model.Parameters.Named().Select(p => p.Tensor).Where(t => t.requires_grad).ToArray();
         var options = new AdamOptions { lr = Config.Lr, weight_decay = Config.WeightDecay };
-        optimizer = Config.Optimizer == "adamw" ? new AdamW(trainable, options) : new Adam(trainable, options);
+        optimizer = Config.Optimizer == OptimizerKind.AdamW ? new AdamW(trainable, options) : new Adam(trainable, options);
         Ema = new Ema(Model.Parameters, Config.EmaDecay);
         Process = Config.Process;
         if (Process.Sde is { } sde) sdeLoss = new ScoreMatchingLoss(sde, Config.Weighting, Config.Reduction, Config.MinSnrGamma);
@@ -160,7 +162,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Labels for a class-conditional model, with <see cref="TrainingConfig.LabelDropout"/> of them set to the null class.
-    /// Labels of the data are ignored when the model takes none (an unconditional model of labelled images).
+    /// This is the one place classifier-free label dropout happens: models' forwards are pure functions of the labels
+    /// they are given (a DiT's class_dropout_prob only reserves its null-class row). Labels of the data are not passed
+    /// to a model that takes none (an unconditional model of labelled images).
     /// </summary>
     private Conditioning? Conditioning(DataBatch batch)
     {
@@ -174,7 +178,7 @@ public sealed class Trainer : IDisposable
     /// <summary>σ_max for VE when not given: 50 for images, the largest pairwise distance of 2,000 points for low-dimensional data.</summary>
     private static TrainingConfig ResolveSigmaMax(TrainingConfig config, IDataSource data)
     {
-        if (config.SigmaMax is not null || ForwardSde.ParseKind(config.Sde) != ProcessKind.Ve) return config;
+        if (config.SigmaMax is not null || config.Sde != ProcessKind.Ve) return config;
         if (data.SampleShape.Length > 1) return config with { SigmaMax = 50 };
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(Mix(config.Seed, 4));

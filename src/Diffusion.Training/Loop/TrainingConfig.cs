@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Diffusion.Training.Data;
 using Diffusion.Training.Losses;
+using Diffusion.Training.Schedules;
 using Diffusion.Training.Sde;
 
 namespace Diffusion.Training.Loop;
@@ -8,19 +10,19 @@ namespace Diffusion.Training.Loop;
 /// <summary>
 /// Everything that defines a training run besides the model; stored as <c>training.json</c> in each checkpoint.
 /// <see cref="SigmaMax"/> is resolved before training (from the data for VE on low-dimensional sets), so the stored
-/// config is the one sampling must use.
+/// config is the one sampling must use. Names (sde, schedule, optimizer, data, weighting) are typed here; the JSON
+/// spelling of each is its <see cref="Names.NameList{T}"/>, which also reads the aliases older files may hold.
 /// </summary>
 public sealed record TrainingConfig
 {
-    public string Data { get; init; } = "moons";
-    public string Sde { get; init; } = "vp";
-    /// <summary>DDPM β schedule (linear or cosine) when <see cref="Sde"/> is ddpm.</summary>
-    public string Schedule { get; init; } = "linear";
+    public DataRef Data { get; init; } = DataSet.Moons;
+    public ProcessKind Sde { get; init; } = ProcessKind.Vp;
+    /// <summary>DDPM β schedule when <see cref="Sde"/> is ddpm.</summary>
+    public BetaSchedule Schedule { get; init; } = BetaSchedule.Linear;
     public int Steps { get; init; } = 8000;
     public int Batch { get; init; } = 512;
     public double Lr { get; init; } = 1e-3;
-    /// <summary>adam or adamw.</summary>
-    public string Optimizer { get; init; } = "adam";
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
     public double WeightDecay { get; init; }
     /// <summary>Linear LR warm-up from lr/warmup to lr over this many steps (0: none).</summary>
     public int WarmupSteps { get; init; }
@@ -35,7 +37,10 @@ public sealed record TrainingConfig
     public double? SigmaMax { get; init; }
     /// <summary>Write a checkpoint every this many steps (0: only at the end).</summary>
     public int CheckpointEvery { get; init; }
-    /// <summary>For class-conditional models: the fraction of labels replaced by the null class (classifier-free guidance).</summary>
+    /// <summary>
+    /// For class-conditional models: the fraction of labels the trainer replaces by the null class (classifier-free
+    /// guidance; DiT and Ho &amp; Salimans use 0.1). The only label dropout: models do not drop labels themselves.
+    /// </summary>
     public double LabelDropout { get; init; } = 0.1;
 
     public DiffusionProcess Process => DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
@@ -44,16 +49,14 @@ public sealed record TrainingConfig
     public IReadOnlyList<string> Check()
     {
         var errors = new List<string>();
-        try { ForwardSde.ParseKind(Sde); } catch (ArgumentException e) { errors.Add(e.Message); }
-        if (Schedule is not ("linear" or "cosine")) errors.Add($"schedule '{Schedule}' must be linear or cosine");
         if (Steps < 1) errors.Add($"steps={Steps} must be ≥ 1");
         if (Batch < 1) errors.Add($"batch={Batch} must be ≥ 1");
         if (!(Lr > 0)) errors.Add($"lr={Lr} must be > 0");
-        if (Optimizer is not ("adam" or "adamw")) errors.Add($"optimizer '{Optimizer}' must be adam or adamw");
         if (!(EmaDecay is >= 0 and < 1)) errors.Add($"ema={EmaDecay} must be in [0, 1)");
         if (WarmupSteps < 0) errors.Add($"warmup_steps={WarmupSteps} must be ≥ 0");
         if (GradClip < 0) errors.Add($"grad_clip={GradClip} must be ≥ 0");
         if (CheckpointEvery < 0) errors.Add($"checkpoint_every={CheckpointEvery} must be ≥ 0");
+        if (!(LabelDropout is >= 0 and < 1)) errors.Add($"label_dropout={LabelDropout} must be in [0, 1)");
         if (MinSnrGamma is <= 0) errors.Add($"min_snr_gamma={MinSnrGamma} must be > 0");
         if (SigmaMax is <= 0.01) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min=0.01");
         return errors;
@@ -66,11 +69,25 @@ public sealed record TrainingConfig
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters =
+        {
+            ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json,
+            new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower),
+        },
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static TrainingConfig FromJson(string json) =>
-        JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new JsonException("the training config is empty");
+    /// <summary>Reads training.json; an unknown name is one error naming its JSON path and the known names.</summary>
+    public static TrainingConfig FromJson(string json, string source = "training.json")
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainingConfig>(json, Json) ?? throw new JsonException($"{source} is empty");
+        }
+        catch (JsonException e) when (e.Path is not null && !e.Message.Contains(" Path: ", StringComparison.Ordinal))
+        {
+            throw new JsonException($"{source} {e.Path}: {e.Message}", e.Path, e.LineNumber, e.BytePositionInLine, e);
+        }
+    }
 }

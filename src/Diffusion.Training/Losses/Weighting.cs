@@ -1,4 +1,5 @@
 using Diffusion.Torch;
+using Diffusion.Training.Names;
 
 namespace Diffusion.Training.Losses;
 
@@ -15,12 +16,10 @@ public enum LossReduction { Mean, Sum }
 
 public static class LossWeights
 {
-    public static Weighting ParseWeighting(string name) => name.ToLowerInvariant() switch
-    {
-        "sigma2" or "simple" => Weighting.Sigma2,
-        "likelihood" => Weighting.Likelihood,
-        _ => throw new ArgumentException($"unknown loss weighting '{name}'; known: sigma2, likelihood"),
-    };
+    /// <summary>The names of training.json's <c>weighting</c>.</summary>
+    public static readonly NameList<Weighting> Names = new("loss weighting",
+        new(Weighting.Sigma2, "sigma2", "λ = σ², the ε-MSE (DDPM's L_simple)", "simple"),
+        new(Weighting.Likelihood, "likelihood", "λ = g², a bound on the negative log-likelihood"));
 
     /// <summary>Per-sample squared error (N), summed or averaged over every non-batch dimension.</summary>
     public static Tensor PerSample(Tensor squaredError, LossReduction reduction)

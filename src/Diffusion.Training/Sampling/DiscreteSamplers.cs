@@ -29,13 +29,12 @@ public static class DiscreteSamplers
         int? steps, IEnumerable<double>? recordAt, double? eta)
     {
         var taus = schedule.Respaced(steps ?? schedule.Steps);
-        using var noGrad = torch.no_grad();
-        var recorder = new TrajectoryRecorder(recordAt);
-        var x = torch.randn(shape, generator).DetachFromDisposeScope();
-        recorder.Offer(schedule.Steps, x);
-        for (var k = taus.Length - 1; k >= 0; k--)
+        // From the last respaced step down: (τ_k, τ_{k−1}), the end at step 0.
+        var grid = Enumerable.Range(0, taus.Length).Select(i => taus.Length - 1 - i).Select(k => ((double)taus[k], k > 0 ? (double)taus[k - 1] : 0.0)).ToArray();
+        return SamplingLoop.Run(() => torch.randn(shape, generator), schedule.Steps, 0, recordAt, (prior, recorder) =>
+            (SamplingLoop.Walk(prior, grid, recorder, (i, _, _, x) =>
         {
-            using var scope = torch.NewDisposeScope();
+            var k = taus.Length - 1 - i;
             var bar = schedule.AlphasCumprod[taus[k]];
             var barPrev = k > 0 ? schedule.AlphasCumprod[taus[k - 1]] : 1.0;
             var eps = noise(x, torch.full([shape[0]], taus[k], ScalarType.Int64));
@@ -54,10 +53,7 @@ public static class DiscreteSamplers
                 next = x0 * Math.Sqrt(barPrev) + eps * Math.Sqrt(Math.Max(0, 1 - barPrev - sigma * sigma));
                 if (sigma > 0) next = next + torch.randn(shape, generator) * sigma;
             }
-            x = State.Replace(x, next);
-            recorder.Offer(k > 0 ? taus[k - 1] : 0, x);
-        }
-        recorder.Finish(0, x);
-        return new SampleResult(x, taus.Length, recorder.Points);
+            return next;
+        }), taus.Length));
     }
 }

@@ -13,25 +13,15 @@ public static class EulerMaruyama
     public static SampleResult Sample(ForwardSde sde, ScoreFn score, long[] shape, int steps, Generator generator,
         double eps = 1e-3, IEnumerable<double>? recordAt = null)
     {
-        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "need at least one step");
-        using var noGrad = torch.no_grad();
         var reverse = sde.Reverse(score);
-        var recorder = new TrajectoryRecorder(recordAt);
-        var x = sde.PriorSample(shape, generator).DetachFromDisposeScope();
-        recorder.Offer(ForwardSde.T, x);
-        for (var k = 0; k < steps; k++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var t = ForwardSde.T + (eps - ForwardSde.T) * k / steps;
-            var next = eps + (ForwardSde.T - eps) * (steps - k - 1) / steps;
-            var dt = next - t;
-            var tt = torch.full([shape[0]], t);
-            var mean = x + reverse.Drift(x, tt) * dt;
-            x = State.Replace(x, k == steps - 1 ? mean
-                : mean + ForwardSde.Broadcast(reverse.Diffusion(tt), x) * Math.Sqrt(-dt) * torch.randn(shape, generator));
-            recorder.Offer(next, x);
-        }
-        recorder.Finish(eps, x);
-        return new SampleResult(x, steps, recorder.Points);
+        var grid = TimeGrid.LinspaceFromBothEnds(ForwardSde.T, eps, steps);
+        return SamplingLoop.Run(() => sde.PriorSample(shape, generator), ForwardSde.T, eps, recordAt, (prior, recorder) =>
+            (SamplingLoop.Walk(prior, grid, recorder, (k, t, next, x) =>
+            {
+                var dt = next - t;
+                var tt = torch.full([shape[0]], t);
+                var mean = x + reverse.Drift(x, tt) * dt;
+                return k == steps - 1 ? mean : mean + ForwardSde.Broadcast(reverse.Diffusion(tt), x) * Math.Sqrt(-dt) * torch.randn(shape, generator);
+            }), steps));
     }
 }

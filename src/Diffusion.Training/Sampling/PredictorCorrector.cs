@@ -15,34 +15,32 @@ public static class PredictorCorrector
         double snr = 0.16, int correctorSteps = 1, double eps = 1e-3, IEnumerable<double>? recordAt = null)
     {
         if (steps < 2) throw new ArgumentOutOfRangeException(nameof(steps), steps, "need at least two steps");
-        using var noGrad = torch.no_grad();
         var reverse = sde.Reverse(score);
-        var recorder = new TrajectoryRecorder(recordAt);
-        var x = sde.PriorSample(shape, generator).DetachFromDisposeScope();
-        recorder.Offer(ForwardSde.T, x);
-        var nfe = 0;
-        Tensor? mean = null;
-        for (var k = 0; k < steps; k++)
+        var times = TimeGrid.Linspace(ForwardSde.T, eps, steps - 1);
+        return SamplingLoop.Run(() => sde.PriorSample(shape, generator), ForwardSde.T, eps, recordAt, (x, recorder) =>
         {
-            var t = ForwardSde.T + (eps - ForwardSde.T) * k / (steps - 1);
-            using (var scope = torch.NewDisposeScope())
+            var nfe = 0;
+            Tensor? mean = null;
+            foreach (var t in times)
             {
-                var tt = torch.full([shape[0]], t);
-                for (var c = 0; c < correctorSteps; c++, nfe++) x = State.Replace(x, Langevin(sde, score, x, tt, steps, snr, generator));
+                using (var scope = torch.NewDisposeScope())
+                {
+                    var tt = torch.full([shape[0]], t);
+                    for (var c = 0; c < correctorSteps; c++, nfe++) x = State.Replace(x, Langevin(sde, score, x, tt, steps, snr, generator));
 
-                // Reverse-diffusion predictor: x̄ = x − f̄, x = x̄ + Ḡz.
-                var (f, g) = reverse.Discretize(x, tt, steps);
-                nfe++;
-                var m = (x - f).DetachFromDisposeScope();
-                mean?.Dispose();
-                mean = m;
-                x = State.Replace(x, m + ForwardSde.Broadcast(g, x) * torch.randn(shape, generator));
+                    // Reverse-diffusion predictor: x̄ = x − f̄, x = x̄ + Ḡz.
+                    var (f, g) = reverse.Discretize(x, tt, steps);
+                    nfe++;
+                    var m = (x - f).DetachFromDisposeScope();
+                    mean?.Dispose();
+                    mean = m;
+                    x = State.Replace(x, m + ForwardSde.Broadcast(g, x) * torch.randn(shape, generator));
+                }
+                recorder.Offer(t, mean!);
             }
-            recorder.Offer(t, mean!);
-        }
-        x.Dispose();
-        recorder.Finish(eps, mean!);
-        return new SampleResult(mean!, nfe, recorder.Points);
+            x.Dispose();
+            return (mean!, nfe);
+        });
     }
 
     /// <summary>

@@ -13,26 +13,17 @@ public static class ProbabilityFlow
     public static SampleResult Heun(ForwardSde sde, ScoreFn score, long[] shape, int steps, Generator generator,
         double eps = 1e-3, IEnumerable<double>? recordAt = null)
     {
-        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "need at least one step");
-        using var noGrad = torch.no_grad();
         var ode = sde.Reverse(score, probabilityFlow: true);
-        var recorder = new TrajectoryRecorder(recordAt);
-        var x = sde.PriorSample(shape, generator).DetachFromDisposeScope();
-        recorder.Offer(ForwardSde.T, x);
-        for (var k = 0; k < steps; k++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var t = ForwardSde.T + (eps - ForwardSde.T) * k / steps;
-            var next = ForwardSde.T + (eps - ForwardSde.T) * (k + 1) / steps;
-            var h = next - t;
-            var d = ode.Drift(x, torch.full([shape[0]], t));
-            var euler = x + d * h;
-            var d2 = ode.Drift(euler, torch.full([shape[0]], next));
-            x = State.Replace(x, x + (d + d2) * (h / 2));
-            recorder.Offer(next, x);
-        }
-        recorder.Finish(eps, x);
-        return new SampleResult(x, 2 * steps, recorder.Points);
+        var grid = TimeGrid.Steps(TimeGrid.Linspace(ForwardSde.T, eps, steps));
+        return SamplingLoop.Run(() => sde.PriorSample(shape, generator), ForwardSde.T, eps, recordAt, (prior, recorder) =>
+            (SamplingLoop.Walk(prior, grid, recorder, (_, t, next, x) =>
+            {
+                var h = next - t;
+                var d = ode.Drift(x, torch.full([shape[0]], t));
+                var euler = x + d * h;
+                var d2 = ode.Drift(euler, torch.full([shape[0]], next));
+                return x + (d + d2) * (h / 2);
+            }), 2 * steps));
     }
 
     // Dormand–Prince 5(4) tableau (Dormand & Prince 1980), as scipy's RK45.
@@ -58,9 +49,7 @@ public static class ProbabilityFlow
     public static SampleResult Rk45(ForwardSde sde, ScoreFn score, long[] shape, Generator generator,
         double rtol = 1e-5, double atol = 1e-5, double eps = 1e-3, IEnumerable<double>? recordAt = null, int maxNfe = 100_000)
     {
-        using var noGrad = torch.no_grad();
         var ode = sde.Reverse(score, probabilityFlow: true);
-        var recorder = new TrajectoryRecorder(recordAt);
         var n = shape[0];
         var nfe = 0;
         Tensor F(Tensor y, double t)
@@ -70,55 +59,55 @@ public static class ProbabilityFlow
         }
         double Rms(Tensor v) => v.square().mean().sqrt().item<double>();
 
-        var x = sde.PriorSample(shape, generator).DetachFromDisposeScope();
-        recorder.Offer(ForwardSde.T, x);
-        var t = ForwardSde.T;
-        var direction = -1.0;
-        var f0 = F(x, t).DetachFromDisposeScope();
-        var h = InitialStep(x, f0, t, direction, rtol, atol, F, Rms);
-        var justRejected = false;
-        while (direction * (eps - t) > 0)
+        return SamplingLoop.Run(() => sde.PriorSample(shape, generator), ForwardSde.T, eps, recordAt, (x, recorder) =>
         {
-            if (nfe > maxNfe) throw new InvalidOperationException($"RK45 took more than {maxNfe} function evaluations (t = {t})");
-            using var scope = torch.NewDisposeScope();
-            var step = direction * Math.Min(Math.Abs(h), Math.Abs(eps - t));
-            var k = new Tensor[7];
-            k[0] = f0;
-            for (var s = 1; s < 6; s++)
+            var t = ForwardSde.T;
+            var direction = -1.0;
+            var f0 = F(x, t).DetachFromDisposeScope();
+            var h = InitialStep(x, f0, t, direction, rtol, atol, F, Rms);
+            var justRejected = false;
+            while (direction * (eps - t) > 0)
             {
-                var y = x.alias();
-                for (var j = 0; j < s; j++) if (A[s][j] != 0) y = y + k[j] * (step * A[s][j]);
-                k[s] = F(y, t + C[s] * step);
+                if (nfe > maxNfe) throw new InvalidOperationException($"RK45 took more than {maxNfe} function evaluations (t = {t})");
+                using var scope = torch.NewDisposeScope();
+                var step = direction * Math.Min(Math.Abs(h), Math.Abs(eps - t));
+                var k = new Tensor[7];
+                k[0] = f0;
+                for (var s = 1; s < 6; s++)
+                {
+                    var y = x.alias();
+                    for (var j = 0; j < s; j++) if (A[s][j] != 0) y = y + k[j] * (step * A[s][j]);
+                    k[s] = F(y, t + C[s] * step);
+                }
+                var xNew = x.alias();
+                for (var s = 0; s < 6; s++) if (B[s] != 0) xNew = xNew + k[s] * (step * B[s]);
+                k[6] = F(xNew, t + step);
+                var err = k[0] * (step * E[0]);
+                for (var s = 1; s < 7; s++) if (E[s] != 0) err = err + k[s] * (step * E[s]);
+                var scale = x.abs().maximum(xNew.abs()) * rtol + atol;
+                var error = Rms(err / scale);
+                if (error <= 1)
+                {
+                    var factor = error == 0 ? 10 : Math.Min(10, 0.9 * Math.Pow(error, -0.2));
+                    if (justRejected) factor = Math.Min(1, factor);
+                    t += step;
+                    h = Math.Abs(step) * factor;
+                    justRejected = false;
+                    x = State.Replace(x, xNew);
+                    var fNew = k[6].DetachFromDisposeScope();
+                    f0.Dispose();
+                    f0 = fNew;
+                    recorder.Offer(t, x);
+                }
+                else
+                {
+                    h = Math.Abs(step) * Math.Max(0.2, 0.9 * Math.Pow(error, -0.2));
+                    justRejected = true;
+                }
             }
-            var xNew = x.alias();
-            for (var s = 0; s < 6; s++) if (B[s] != 0) xNew = xNew + k[s] * (step * B[s]);
-            k[6] = F(xNew, t + step);
-            var err = k[0] * (step * E[0]);
-            for (var s = 1; s < 7; s++) if (E[s] != 0) err = err + k[s] * (step * E[s]);
-            var scale = x.abs().maximum(xNew.abs()) * rtol + atol;
-            var error = Rms(err / scale);
-            if (error <= 1)
-            {
-                var factor = error == 0 ? 10 : Math.Min(10, 0.9 * Math.Pow(error, -0.2));
-                if (justRejected) factor = Math.Min(1, factor);
-                t += step;
-                h = Math.Abs(step) * factor;
-                justRejected = false;
-                x = State.Replace(x, xNew);
-                var fNew = k[6].DetachFromDisposeScope();
-                f0.Dispose();
-                f0 = fNew;
-                recorder.Offer(t, x);
-            }
-            else
-            {
-                h = Math.Abs(step) * Math.Max(0.2, 0.9 * Math.Pow(error, -0.2));
-                justRejected = true;
-            }
-        }
-        f0.Dispose();
-        recorder.Finish(eps, x);
-        return new SampleResult(x, nfe, recorder.Points);
+            f0.Dispose();
+            return (x, nfe);
+        });
     }
 
     /// <summary>Hairer, Nørsett &amp; Wanner's starting step (scipy's <c>select_initial_step</c>, order 4); one NFE.</summary>

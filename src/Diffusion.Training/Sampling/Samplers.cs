@@ -4,36 +4,16 @@ using Diffusion.Training.Sde;
 
 namespace Diffusion.Training.Sampling;
 
-/// <summary>The samplers by name, and which process each one needs.</summary>
-public enum SamplerKind { EulerMaruyama, PredictorCorrector, Ode, OdeHeun, Ddpm, Ddim }
-
 /// <summary>Sampler options beyond the step count; defaults are score_sde's (snr 0.16, rtol = atol = 1e-5, ε = 1e-3).</summary>
 public sealed record SamplerOptions(double Eta = 0, double Snr = 0.16, int CorrectorSteps = 1, double Rtol = 1e-5, double Atol = 1e-5, double Eps = 1e-3);
 
 public static class Samplers
 {
-    /// <summary>em, pc, ode (adaptive RK45), heun (fixed-step probability flow), ddpm, ddim.</summary>
-    public static SamplerKind Parse(string name) => name.ToLowerInvariant() switch
-    {
-        "em" => SamplerKind.EulerMaruyama,
-        "pc" => SamplerKind.PredictorCorrector,
-        "ode" or "rk45" => SamplerKind.Ode,
-        "heun" => SamplerKind.OdeHeun,
-        "ddpm" => SamplerKind.Ddpm,
-        "ddim" => SamplerKind.Ddim,
-        _ => throw new ArgumentException($"unknown sampler '{name}'; known: em, pc, ode, heun, ddpm, ddim"),
-    };
+    /// <summary>The command-line name (<see cref="SamplerKinds.Names"/>).</summary>
+    public static string Name(SamplerKind kind) => SamplerKinds.Names.Name(kind);
 
-    /// <summary>The command-line name (the inverse of <see cref="Parse"/>).</summary>
-    public static string Name(SamplerKind kind) => kind switch
-    {
-        SamplerKind.EulerMaruyama => "em",
-        SamplerKind.PredictorCorrector => "pc",
-        SamplerKind.Ode => "ode",
-        SamplerKind.OdeHeun => "heun",
-        SamplerKind.Ddpm => "ddpm",
-        _ => "ddim",
-    };
+    /// <summary>Which sampler a process gets when none is named: Euler–Maruyama for an SDE, ancestral for DDPM.</summary>
+    public static SamplerKind Default(DiffusionProcess process) => process.IsContinuous ? SamplerKind.EulerMaruyama : SamplerKind.Ddpm;
 
     public static bool NeedsContinuous(SamplerKind kind) => kind is not (SamplerKind.Ddpm or SamplerKind.Ddim);
 
@@ -41,8 +21,8 @@ public static class Samplers
     public static string? Incompatibility(SamplerKind kind, DiffusionProcess process) =>
         NeedsContinuous(kind) == process.IsContinuous ? null
         : NeedsContinuous(kind)
-            ? $"sampler {Name(kind)} integrates a continuous SDE, but the model was trained with {process.Kind}; use ddpm or ddim"
-            : $"sampler {Name(kind)} needs a discrete DDPM model, but the model was trained with the {process.Kind} SDE; use em, pc, ode or heun";
+            ? $"sampler {Name(kind)} integrates a continuous SDE, but the model was trained with {ProcessKinds.Names.Name(process.Kind)}; use ddpm or ddim"
+            : $"sampler {Name(kind)} needs a discrete DDPM model, but the model was trained with the {ProcessKinds.Names.Name(process.Kind)} SDE; use {string.Join(", ", SamplerKinds.Names.Entries.Where(e => NeedsContinuous(e.Value)).Select(e => e.Name))}";
 
     /// <summary>Runs a sampler on a network (time convention of <see cref="NetworkTime"/>); <paramref name="steps"/> is ignored by ode.</summary>
     public static SampleResult Run(SamplerKind kind, DiffusionProcess process, NetworkFn network, Prediction prediction,

@@ -6,7 +6,7 @@ namespace Diffusion.Training.Schedules;
 /// A discrete DDPM noise schedule over <c>Steps</c> steps (Ho et al. 2020): β_i, α_i = 1 − β_i and
 /// ᾱ_i = ∏_{j≤i} α_j, so q(x_i | x₀) = N(√ᾱ_i·x₀, (1 − ᾱ_i)·I). The network sees the step index i ∈ [0, Steps).
 /// </summary>
-public sealed record DdpmSchedule(string Name, double[] Betas)
+public sealed record DdpmSchedule(BetaSchedule Kind, double[] Betas)
 {
     public int Steps => Betas.Length;
 
@@ -14,7 +14,7 @@ public sealed record DdpmSchedule(string Name, double[] Betas)
 
     /// <summary>Linear β from 1e-4 to 0.02 over 1000 steps (Ho et al. 2020 §4).</summary>
     public static DdpmSchedule Linear(int steps = 1000, double betaStart = 1e-4, double betaEnd = 0.02) =>
-        new("linear", Enumerable.Range(0, steps).Select(i => betaStart + (betaEnd - betaStart) * i / Math.Max(1, steps - 1)).ToArray());
+        new(BetaSchedule.Linear, Enumerable.Range(0, steps).Select(i => betaStart + (betaEnd - betaStart) * i / Math.Max(1, steps - 1)).ToArray());
 
     /// <summary>
     /// Cosine schedule (Nichol &amp; Dhariwal 2021 eq. 17): ᾱ(t) = f(t)/f(0), f(t) = cos²((t/T + s)/(1 + s)·π/2),
@@ -23,14 +23,15 @@ public sealed record DdpmSchedule(string Name, double[] Betas)
     public static DdpmSchedule Cosine(int steps = 1000, double s = 0.008)
     {
         double F(double t) => Math.Pow(Math.Cos((t / steps + s) / (1 + s) * Math.PI / 2), 2);
-        return new("cosine", Enumerable.Range(0, steps).Select(i => Math.Min(1 - F(i + 1) / F(i), 0.999)).ToArray());
+        return new(BetaSchedule.Cosine, Enumerable.Range(0, steps).Select(i => Math.Min(1 - F(i + 1) / F(i), 0.999)).ToArray());
     }
 
-    public static DdpmSchedule Parse(string name) => name.ToLowerInvariant() switch
+    /// <summary>The 1000-step schedule of a kind.</summary>
+    public static DdpmSchedule Of(BetaSchedule kind) => kind switch
     {
-        "linear" => Linear(),
-        "cosine" => Cosine(),
-        _ => throw new ArgumentException($"unknown DDPM schedule '{name}'; known: linear, cosine"),
+        BetaSchedule.Linear => Linear(),
+        BetaSchedule.Cosine => Cosine(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
     /// <summary>√ᾱ_i and √(1 − ᾱ_i) for int64 step indices (N), as float32 (N) tensors.</summary>

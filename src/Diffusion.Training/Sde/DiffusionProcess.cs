@@ -9,13 +9,13 @@ public sealed record DiffusionProcess(ProcessKind Kind, ForwardSde? Sde, DdpmSch
 
     /// <summary>
     /// vp / subvp (β_min 0.1, β_max 20), ve (σ_min 0.01, <paramref name="sigmaMax"/>), or ddpm with the
-    /// named schedule (linear or cosine, 1000 steps).
+    /// given β schedule (1000 steps).
     /// </summary>
-    public static DiffusionProcess Create(string sde, double sigmaMax = 50, string schedule = "linear") => ForwardSde.ParseKind(sde) switch
+    public static DiffusionProcess Create(ProcessKind kind, double sigmaMax = 50, BetaSchedule schedule = BetaSchedule.Linear) => kind switch
     {
         ProcessKind.Vp => new(ProcessKind.Vp, new VpSde(), null),
         ProcessKind.SubVp => new(ProcessKind.SubVp, new SubVpSde(), null),
         ProcessKind.Ve => new(ProcessKind.Ve, new VeSde(SigmaMax: sigmaMax), null),
-        _ => new(ProcessKind.Ddpm, null, DdpmSchedule.Parse(schedule)),
+        _ => new(ProcessKind.Ddpm, null, DdpmSchedule.Of(schedule)),
     };
 }

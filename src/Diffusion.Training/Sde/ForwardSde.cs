@@ -5,9 +5,6 @@ namespace Diffusion.Training.Sde;
 /// <summary>The score of the perturbed data, ∇ₓ log p_t(x): (N, …) and continuous times (N) → (N, …).</summary>
 public delegate Tensor ScoreFn(Tensor x, Tensor t);
 
-/// <summary>Which forward process a model was trained under; <see cref="Ddpm"/> is the discrete-step one.</summary>
-public enum ProcessKind { Vp, SubVp, Ve, Ddpm }
-
 /// <summary>
 /// A forward SDE dx = f(x, t) dt + g(t) dw on t ∈ [0, 1] (Song et al. 2021, "Score-Based Generative Modeling
 /// through SDEs", eq. 5; score_sde's sde_lib.py). Every one used here is affine in x with a Gaussian perturbation
@@ -81,14 +78,4 @@ public abstract record ForwardSde
         shape[0] = perSample.shape[0];
         return perSample.reshape(shape);
     }
-
-    /// <summary>The process by name: vp, subvp, ve (ddpm is discrete: see <see cref="Schedules.DdpmSchedule"/>).</summary>
-    public static ProcessKind ParseKind(string name) => name.ToLowerInvariant() switch
-    {
-        "vp" => ProcessKind.Vp,
-        "subvp" or "sub-vp" => ProcessKind.SubVp,
-        "ve" => ProcessKind.Ve,
-        "ddpm" => ProcessKind.Ddpm,
-        _ => throw new ArgumentException($"unknown SDE '{name}'; known: vp, subvp, ve, ddpm"),
-    };
 }

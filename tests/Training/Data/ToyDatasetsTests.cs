@@ -6,10 +6,10 @@ namespace Diffusion.Training.Tests.Data;
 
 public class ToyDatasetsTests
 {
-    public static TheoryData<string> Names => new(ToyDatasets.Names);
+    public static TheoryData<DataSet> Names => new(ToyDatasets.Sets);
 
     [Theory, MemberData(nameof(Names))]
-    public void Sample_IsDeterministicBySeed_AndShapedN2Float32(string name)
+    public void Sample_IsDeterministicBySeed_AndShapedN2Float32(DataSet name)
     {
         using var scope = torch.NewDisposeScope();
         var a = ToyDatasets.Sample(name, 1001, new Generator(7));
@@ -20,14 +20,14 @@ public class ToyDatasetsTests
         Assert.True(a.equal(b));
         Assert.False(a.equal(c));
         Assert.True(a.isfinite().all().item<bool>());
-        Assert.False(string.IsNullOrWhiteSpace(ToyDatasets.Describe(name)));
+        Assert.False(string.IsNullOrWhiteSpace(DataSets.Names.Describe(name)));
     }
 
     [Fact]
-    public void UnknownName_ListsKnownNames()
+    public void A_set_that_is_not_2d_lists_the_toy_sets()
     {
-        var e = Assert.Throws<ArgumentException>(() => ToyDatasets.Sample("spirals", 10, new Generator(0)));
-        foreach (var name in ToyDatasets.Names) Assert.Contains(name, e.Message);
+        var e = Assert.Throws<ArgumentException>(() => ToyDatasets.Sample(DataSet.Phantom3d, 10, new Generator(0)));
+        foreach (var set in ToyDatasets.Sets) Assert.Contains(DataSets.Names.Name(set), e.Message);
     }
 
     /// <summary>
@@ -38,7 +38,7 @@ public class ToyDatasetsTests
     public void Moons_MatchesMakeMoonsMoments_AndLiesOnTheTwoArcs()
     {
         using var scope = torch.NewDisposeScope();
-        var p = ToyDatasets.Sample("moons", 200_000, new Generator(1));
+        var p = ToyDatasets.Sample(DataSet.Moons, 200_000, new Generator(1));
         var x = Support.Column(p, 0);
         var y = Support.Column(p, 1);
         var s2 = 0.05 * 0.05;
@@ -66,7 +66,7 @@ public class ToyDatasetsTests
     public void SwissRoll_HasRoughlyUnitStd()
     {
         using var scope = torch.NewDisposeScope();
-        var p = ToyDatasets.Sample("swissroll", 100_000, new Generator(2));
+        var p = ToyDatasets.Sample(DataSet.SwissRoll, 100_000, new Generator(2));
         foreach (var c in new[] { 0, 1 })
         {
             var v = Support.Column(p, c);
@@ -79,7 +79,7 @@ public class ToyDatasetsTests
     public void EightGaussians_HasEightEqualModesOnRadius2Point83()
     {
         using var scope = torch.NewDisposeScope();
-        var p = ToyDatasets.Sample("8gaussians", 80_000, new Generator(3));
+        var p = ToyDatasets.Sample(DataSet.EightGaussians, 80_000, new Generator(3));
         var x = Support.Column(p, 0);
         var y = Support.Column(p, 1);
         var counts = new int[8];
@@ -98,7 +98,7 @@ public class ToyDatasetsTests
     public void Checkerboard_FillsOnlyEvenSquares_Equally()
     {
         using var scope = torch.NewDisposeScope();
-        var p = ToyDatasets.Sample("checkerboard", 50_000, new Generator(4));
+        var p = ToyDatasets.Sample(DataSet.Checkerboard, 50_000, new Generator(4));
         var x = Support.Column(p, 0);
         var y = Support.Column(p, 1);
         var cells = new int[4, 4];
@@ -119,7 +119,7 @@ public class ToyDatasetsTests
     public void Circles_HalfOnUnitCircle_HalfOnRadiusOneHalf()
     {
         using var scope = torch.NewDisposeScope();
-        var p = ToyDatasets.Sample("circles", 40_001, new Generator(5));
+        var p = ToyDatasets.Sample(DataSet.Circles, 40_001, new Generator(5));
         var x = Support.Column(p, 0);
         var y = Support.Column(p, 1);
         var r = x.Zip(y).Select(t => Math.Sqrt(t.Item1 * t.Item1 + t.Item2 * t.Item2)).ToArray();

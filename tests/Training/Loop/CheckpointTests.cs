@@ -3,6 +3,8 @@ using Diffusion.Torch;
 using Diffusion.Torch.Serialization;
 using Diffusion.Training.Checkpoints;
 using Diffusion.Training.Loop;
+using Diffusion.Training.Sde;
+using Diffusion.Training.Data;
 using Xunit;
 
 namespace Diffusion.Training.Tests.Loop;
@@ -11,9 +13,9 @@ public class CheckpointTests
 {
     private static readonly ModelConfig Small = new MlpConfig(Hidden: 32, Depth: 2);
 
-    private static TrainingConfig Config(int steps, string sde = "vp") => new()
+    private static TrainingConfig Config(int steps, ProcessKind sde = ProcessKind.Vp) => new()
     {
-        Data = "moons", Sde = sde, Steps = steps, Batch = 64, Lr = 1e-3, WarmupSteps = 5, EmaDecay = 0.9, Seed = 42, GradClip = 0.5,
+        Data = DataSet.Moons, Sde = sde, Steps = steps, Batch = 64, Lr = 1e-3, WarmupSteps = 5, EmaDecay = 0.9, Seed = 42, GradClip = 0.5,
     };
 
     private static Dictionary<string, float[]> Snapshot(IReadOnlyDictionary<string, Tensor> tensors) =>
@@ -26,16 +28,16 @@ public class CheckpointTests
     }
 
     [Theory]
-    [InlineData("vp")]
-    [InlineData("ddpm")]
-    public void Resumed_run_reaches_bitwise_the_same_weights_ema_and_optimizer_state(string sde)
+    [InlineData(ProcessKind.Vp)]
+    [InlineData(ProcessKind.Ddpm)]
+    public void Resumed_run_reaches_bitwise_the_same_weights_ema_and_optimizer_state(ProcessKind sde)
     {
         using var scope = torch.NewDisposeScope();
         const int n = 15;
         var dir = Support.TempDir("resume");
 
         Dictionary<string, float[]> weights, ema, adam;
-        using (var straight = new Trainer(Small, Config(2 * n, sde), DataSources.Resolve("moons")))
+        using (var straight = new Trainer(Small, Config(2 * n, sde), DataSources.Resolve(DataSet.Moons)))
         {
             straight.Run();
             weights = Snapshot(WeightCopy.Named(straight.Model.Parameters));
@@ -45,10 +47,10 @@ public class CheckpointTests
         }
 
         var run = Path.Combine(dir, "interrupted");
-        using (var first = new Trainer(Small, Config(2 * n, sde) with { CheckpointEvery = n }, DataSources.Resolve("moons")))
+        using (var first = new Trainer(Small, Config(2 * n, sde) with { CheckpointEvery = n }, DataSources.Resolve(DataSet.Moons)))
             first.Run(runDir: run, stopAfter: n + 3); // killed after the step-n checkpoint, 3 steps lost
         Assert.Equal(Checkpoint.DirectoryName(n), File.ReadAllText(Path.Combine(run, Checkpoint.Latest)));
-        using (var resumed = Trainer.Resume(run, DataSources.Resolve("moons")))
+        using (var resumed = Trainer.Resume(run, DataSources.Resolve(DataSet.Moons)))
         {
             Assert.Equal(n, resumed.Step);
             resumed.Run(runDir: run);
@@ -67,7 +69,7 @@ public class CheckpointTests
     {
         using var scope = torch.NewDisposeScope();
         var dir = Support.TempDir("roundtrip");
-        using var trainer = new Trainer(Small, Config(10), DataSources.Resolve("moons"));
+        using var trainer = new Trainer(Small, Config(10), DataSources.Resolve(DataSet.Moons));
         trainer.Run(runDir: dir);
         var found = Checkpoint.Find(dir)!;
         Assert.EndsWith(Checkpoint.DirectoryName(10), found);
@@ -88,7 +90,7 @@ public class CheckpointTests
     {
         using var scope = torch.NewDisposeScope();
         var dir = Support.TempDir("atomic");
-        using (var trainer = new Trainer(Small, Config(10) with { CheckpointEvery = 5 }, DataSources.Resolve("moons")))
+        using (var trainer = new Trainer(Small, Config(10) with { CheckpointEvery = 5 }, DataSources.Resolve(DataSet.Moons)))
             trainer.Run(runDir: dir, stopAfter: 7);
         var good = Path.Combine(dir, Checkpoint.DirectoryName(5));
 
@@ -104,7 +106,7 @@ public class CheckpointTests
         Directory.CreateDirectory(Path.Combine(dir, Checkpoint.DirectoryName(8)));
         Assert.Equal(good, Checkpoint.Find(dir));
 
-        using var resumed = Trainer.Resume(dir, DataSources.Resolve("moons"));
+        using var resumed = Trainer.Resume(dir, DataSources.Resolve(DataSet.Moons));
         Assert.Equal(5, resumed.Step);
         resumed.Run(runDir: dir);
         Assert.Equal(Path.Combine(dir, Checkpoint.DirectoryName(10)), Checkpoint.Find(dir));
@@ -115,7 +117,7 @@ public class CheckpointTests
     public void Missing_checkpoint_is_a_clear_error()
     {
         var dir = Support.TempDir("missing");
-        var e = Assert.Throws<DirectoryNotFoundException>(() => Trainer.Resume(dir, DataSources.Resolve("moons")));
+        var e = Assert.Throws<DirectoryNotFoundException>(() => Trainer.Resume(dir, DataSources.Resolve(DataSet.Moons)));
         Assert.Contains("no checkpoint", e.Message);
     }
 }

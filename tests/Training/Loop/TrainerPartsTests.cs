@@ -1,6 +1,8 @@
 using Diffusion.Architectures;
 using Diffusion.Torch;
 using Diffusion.Training.Loop;
+using Diffusion.Training.Data;
+using Diffusion.Training.Sde;
 using Xunit;
 
 namespace Diffusion.Training.Tests.Loop;
@@ -59,7 +61,7 @@ public class TrainerPartsTests
     [Fact]
     public void Ve_sigma_max_comes_from_the_data_for_2d_sets()
     {
-        using var trainer = new Trainer(new MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Sde = "ve", Steps = 1, Batch = 8 }, DataSources.Resolve("moons"));
+        using var trainer = new Trainer(new MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Sde = ProcessKind.Ve, Steps = 1, Batch = 8 }, DataSources.Resolve(DataSet.Moons));
         Assert.InRange(trainer.Config.SigmaMax!.Value, 2.5, 4); // moons spans x ∈ [−1, 2], y ∈ [−0.5, 1]
     }
 
@@ -67,7 +69,7 @@ public class TrainerPartsTests
     public void Phantom_volumes_are_a_generated_data_source_for_the_3d_unets()
     {
         using var scope = torch.NewDisposeScope();
-        using var data = DataSources.Resolve("phantom3d");
+        using var data = DataSources.Resolve(DataSet.Phantom3d);
         using var g = new Generator(5);
         var batch = data.Next(2, g);
         Assert.Equal([1L, 32, 32, 32], data.SampleShape);
@@ -77,11 +79,11 @@ public class TrainerPartsTests
     }
 
     [Theory]
-    [InlineData(0)] // an unconditional model of labelled images ignores the labels
-    [InlineData(3)] // a class-conditional one is trained on them (with label dropout to the null class)
-    public void Labelled_image_data_trains_conditional_and_unconditional_models(int classes)
+    [InlineData(0)] // an unconditional model of labelled images is given no labels
+    [InlineData(3)] // a class-conditional one is given the batch's labels (some dropped to the null class)
+    public void Labels_reach_a_conditional_model_and_not_an_unconditional_one(int classes)
     {
-        var model = new UNetConfig
+        var unet = new UNetConfig
         {
             InChannels = 1, Size = [8, 8], Channels = 8, ChannelMult = [1, 2], NumResBlocks = 1,
             AttentionResolutions = [], MidAttention = false, NormGroups = 4, Dropout = 0, NumClasses = classes,
@@ -89,10 +91,46 @@ public class TrainerPartsTests
         using var g = new Generator(2);
         var images = torch.randn([16, 1, 8, 8], g).DetachFromDisposeScope();
         var labels = torch.randint(0, 3, [16], g).DetachFromDisposeScope();
-        using var data = new TensorDataSource("labelled", images, labels, 3);
-        using var trainer = new Trainer(model, new TrainingConfig { Steps = 2, Batch = 4, LabelDropout = 0.5 }, data);
+        using var data = new RecordingDataSource(new TensorDataSource("labelled", images, labels, 3));
+        var log = new LabelLog();
+        using var trainer = new Trainer(new SpyConfig(unet, log), new TrainingConfig { Steps = 3, Batch = 8, LabelDropout = 0.5 }, data);
         trainer.Run();
-        Assert.Equal(2, trainer.Step);
+        Assert.Equal(3, trainer.Step);
+        Assert.Equal(3, log.Given.Count);
+        if (classes == 0)
+        {
+            Assert.All(log.Given, Assert.Null);
+            return;
+        }
+        var dropped = 0;
+        for (var step = 0; step < 3; step++)
+        {
+            var given = log.Given[step]!;
+            var batch = data.Labels[step];
+            Assert.Equal(batch.Length, given.Length);
+            for (var i = 0; i < given.Length; i++)
+                if (given[i] == classes) dropped++;
+                else Assert.Equal(batch[i], given[i]);
+        }
+        Assert.InRange(dropped, 1, 23); // p = 0.5 of 24 labels: some, not all
+    }
+
+    /// <summary>Hands out another source's batches and keeps their labels.</summary>
+    private sealed class RecordingDataSource(IDataSource inner) : IDataSource
+    {
+        public List<long[]> Labels { get; } = new();
+        public string Name => inner.Name;
+        public long[] SampleShape => inner.SampleShape;
+        public int? NumClasses => inner.NumClasses;
+
+        public DataBatch Next(int batch, Generator generator)
+        {
+            var next = inner.Next(batch, generator);
+            Labels.Add(next.Labels!.ToArray<long>());
+            return next;
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     [Fact]
@@ -101,7 +139,7 @@ public class TrainerPartsTests
         var config = new TrainingConfig { Steps = 20, Batch = 32, Seed = 3 };
         float[] Train()
         {
-            using var t = new Trainer(new MlpConfig(Hidden: 16, Depth: 2), config, DataSources.Resolve("moons"));
+            using var t = new Trainer(new MlpConfig(Hidden: 16, Depth: 2), config, DataSources.Resolve(DataSet.Moons));
             t.Run();
             return t.Model.Parameters.Named().SelectMany(p => p.Tensor.detach().ToArray<float>()).ToArray();
         }

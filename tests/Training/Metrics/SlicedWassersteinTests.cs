@@ -12,7 +12,7 @@ public class SlicedWassersteinTests(ITestOutputHelper output)
     public void IdenticalSets_GiveZero()
     {
         using var scope = torch.NewDisposeScope();
-        var a = ToyDatasets.Sample("moons", 2000, new Generator(1));
+        var a = ToyDatasets.Sample(DataSet.Moons, 2000, new Generator(1));
         Assert.Equal(0.0, SlicedWasserstein.Distance(a, a.clone(), 64, new Generator(0)), 12);
     }
 
@@ -20,9 +20,9 @@ public class SlicedWassersteinTests(ITestOutputHelper output)
     public void IsSymmetric_ForEqualAndUnequalSizes()
     {
         using var scope = torch.NewDisposeScope();
-        var a = ToyDatasets.Sample("moons", 1500, new Generator(1));
-        var b = ToyDatasets.Sample("8gaussians", 1000, new Generator(2));
-        var c = ToyDatasets.Sample("8gaussians", 1500, new Generator(3));
+        var a = ToyDatasets.Sample(DataSet.Moons, 1500, new Generator(1));
+        var b = ToyDatasets.Sample(DataSet.EightGaussians, 1000, new Generator(2));
+        var c = ToyDatasets.Sample(DataSet.EightGaussians, 1500, new Generator(3));
         Assert.Equal(SlicedWasserstein.Distance(a, b, 64, new Generator(9)), SlicedWasserstein.Distance(b, a, 64, new Generator(9)), 10);
         Assert.Equal(SlicedWasserstein.Distance(a, c, 64, new Generator(9)), SlicedWasserstein.Distance(c, a, 64, new Generator(9)), 10);
     }
@@ -34,7 +34,7 @@ public class SlicedWassersteinTests(ITestOutputHelper output)
     public void Shift_GivesTheMomentOfTheProjectedShift()
     {
         using var scope = torch.NewDisposeScope();
-        var a = ToyDatasets.Sample("moons", 3000, new Generator(1));
+        var a = ToyDatasets.Sample(DataSet.Moons, 3000, new Generator(1));
         var shifted = a.add(torch.tensor([0.3f, 0.4f]));
         var sw1 = SlicedWasserstein.Distance(a, shifted, 4000, new Generator(2), p: 1);
         Assert.Equal(2 * 0.5 / Math.PI, sw1, 0.01);
@@ -63,8 +63,8 @@ public class SlicedWassersteinTests(ITestOutputHelper output)
         List<double> sw1 = [], sw2 = [];
         for (ulong s = 0; s < 5; s++)
         {
-            var a = ToyDatasets.Sample("moons", 10_000, new Generator(100 + s));
-            var b = ToyDatasets.Sample("moons", 10_000, new Generator(200 + s));
+            var a = ToyDatasets.Sample(DataSet.Moons, 10_000, new Generator(100 + s));
+            var b = ToyDatasets.Sample(DataSet.Moons, 10_000, new Generator(200 + s));
             sw2.Add(SlicedWasserstein.Distance(a, b, 128, new Generator(s)));
             sw1.Add(SlicedWasserstein.Distance(a, b, 128, new Generator(s), p: 1));
         }
@@ -74,8 +74,8 @@ public class SlicedWassersteinTests(ITestOutputHelper output)
         Assert.InRange(sw1.Average(), 0.006, 0.012);
         Assert.All(sw2, v => Assert.True(v < 0.025));
         // A model that draws the wrong shape is far above the 0.05 bar.
-        var moons = ToyDatasets.Sample("moons", 10_000, new Generator(1));
-        var circles = ToyDatasets.Sample("circles", 10_000, new Generator(2));
+        var moons = ToyDatasets.Sample(DataSet.Moons, 10_000, new Generator(1));
+        var circles = ToyDatasets.Sample(DataSet.Circles, 10_000, new Generator(2));
         Assert.True(SlicedWasserstein.Distance(moons, circles, 128, new Generator(3)) > 0.05);
     }
 }

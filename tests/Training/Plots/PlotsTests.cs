@@ -14,8 +14,8 @@ public class PlotsTests
     {
         using var scope = torch.NewDisposeScope();
         var dir = Support.TempDir("scatter");
-        var moons = ToyDatasets.Sample("moons", 5000, new Generator(1));
-        var circles = ToyDatasets.Sample("circles", 5000, new Generator(2));
+        var moons = ToyDatasets.Sample(DataSet.Moons, 5000, new Generator(1));
+        var circles = ToyDatasets.Sample(DataSet.Circles, 5000, new Generator(2));
         var overlay = Path.Combine(dir, "overlay.png");
         Plots.Scatter(overlay, [("data", moons), ("model", circles)], title: "Moons vs circles");
         var image = PngDecoder.Decode(File.ReadAllBytes(overlay));
@@ -33,7 +33,7 @@ public class PlotsTests
     {
         using var scope = torch.NewDisposeScope();
         var dir = Support.TempDir("panels");
-        var panels = ToyDatasets.Names.Select((n, i) => (n, ToyDatasets.Sample(n, 3000, new Generator((ulong)i)))).ToArray();
+        var panels = ToyDatasets.Sets.Select((n, i) => (DataSets.Names.Name(n), ToyDatasets.Sample(n, 3000, new Generator((ulong)i)))).ToArray();
         var row = Path.Combine(dir, "row.png");
         Plots.ScatterPanels(row, panels, title: "Toy data sets", panelSize: 160);
         var grid = Path.Combine(dir, "grid.png");

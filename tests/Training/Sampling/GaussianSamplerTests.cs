@@ -115,12 +115,12 @@ public class GaussianSamplerTests
     }
 
     [Theory]
-    [InlineData("linear", null)]
-    [InlineData("cosine", null)]
-    [InlineData("linear", 100)]
-    public void Ddpm_ancestral_recovers_the_gaussian(string schedule, int? steps)
+    [InlineData(BetaSchedule.Linear, null)]
+    [InlineData(BetaSchedule.Cosine, null)]
+    [InlineData(BetaSchedule.Linear, 100)]
+    public void Ddpm_ancestral_recovers_the_gaussian(BetaSchedule schedule, int? steps)
     {
-        var s = DdpmSchedule.Parse(schedule);
+        var s = DdpmSchedule.Of(schedule);
         using var g = new Generator(6);
         using var result = DiscreteSamplers.Ddpm(s, ExactNoise(s), [N, 2], g, steps);
         Assert.Equal(steps ?? 1000, result.Nfe);
