@@ -51,7 +51,7 @@ public abstract class ScoreModel<TPlan>(TPlan plan, Generator generator) : IScor
 
     public Module Module => Plan.Module;
 
-    public abstract PredictionTarget Target { get; }
+    public PredictionTarget Target => Config.Target;
 
     public abstract Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
 

@@ -20,6 +20,9 @@ public abstract record ModelConfig
     /// <summary>Per-sample input shape, e.g. [2] for 2-D points or [3, 32, 32] for images.</summary>
     public abstract long[] InputShape { get; }
 
+    /// <summary>What the network predicts.</summary>
+    public abstract PredictionTarget Target { get; init; }
+
     /// <summary>The validated plan, or every problem with the config, each naming its path. Never throws.</summary>
     public abstract Checked<IModelPlan> PlanModel();
 

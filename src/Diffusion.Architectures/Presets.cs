@@ -18,28 +18,28 @@ public static class Presets
         ["unet3d32"] = () => UNetPresets.UNet3d32, // 715,185
         ["unet3d-medical"] = () => UNetPresets.UNet3dMedical, // 7,213,537
         ["seed-unet"] = () => UNetPresets.SeedUNet, // 5,953,411
-        // DiT (Peebles & Xie 2023, models.py DiT_models) on 32×32×4 latents, 1000 classes + null, learned sigma.
-        // Totals as sum(p.numel() for p in model.parameters()), i.e. with the frozen pos_embed (T·D); MACs per sample.
-        ["dit-s-2"] = () => DiTPreset(384, 12, 6, 2),     // 32,963,360 params, 6.06 GMACs
-        ["dit-s-4"] = () => DiTPreset(384, 12, 6, 4),     // 32,945,024 params, 1.41 GMACs
-        ["dit-s-8"] = () => DiTPreset(384, 12, 6, 8),     // 33,148,160 params, 0.36 GMACs
-        ["dit-b-2"] = () => DiTPreset(768, 12, 12, 2),    // 130,512,416 params, 23.01 GMACs
-        ["dit-b-4"] = () => DiTPreset(768, 12, 12, 4),    // 130,475,648 params, 5.57 GMACs
-        ["dit-b-8"] = () => DiTPreset(768, 12, 12, 8),    // 130,881,536 params, 1.42 GMACs
-        ["dit-l-2"] = () => DiTPreset(1024, 24, 16, 2),   // 458,102,816 params, 80.70 GMACs
-        ["dit-l-4"] = () => DiTPreset(1024, 24, 16, 4),   // 458,053,760 params, 19.70 GMACs
-        ["dit-l-8"] = () => DiTPreset(1024, 24, 16, 8),   // 458,594,816 params, 5.01 GMACs
-        ["dit-xl-2"] = () => DiTPreset(1152, 28, 16, 2),  // 675,129,632 params, 118.62 GMACs
-        ["dit-xl-4"] = () => DiTPreset(1152, 28, 16, 4),  // 675,074,432 params, 29.04 GMACs
-        ["dit-xl-8"] = () => DiTPreset(1152, 28, 16, 8),  // 675,683,072 params, 7.39 GMACs
         ["dit28"] = () => new DiTConfig(InputSize: 28, PatchSize: 4, InChannels: 1, HiddenSize: 192, Depth: 6, NumHeads: 3,
             ClassDropoutProb: 0, NumClasses: 0, LearnSigma: false), // 4,174,864 params (MNIST-sized, unconditional)
         // U-ViT-S/2 for CIFAR-10 (Bao et al. 2023; configs/cifar10_uvit.py: depth 12 = 13 blocks, dim 512, 8 heads).
         ["uvit-small"] = () => new UViTConfig(), // 44,255,328 params
     };
 
-    private static DiTConfig DiTPreset(int hidden, int depth, int heads, int patch) =>
-        new(InputSize: 32, PatchSize: patch, InChannels: 4, HiddenSize: hidden, Depth: depth, NumHeads: heads);
+    /// <summary>
+    /// DiT_models (Peebles &amp; Xie 2023, models.py): dit-{s,b,l,xl}-{2,4,8} on 32×32×4 latents, 1000 classes + null, learned σ.
+    /// Totals as sum(p.numel() for p in model.parameters()), i.e. with the frozen pos_embed (T·D), for patch 2 / 4 / 8:
+    /// S 32,963,360 / 32,945,024 / 33,148,160 (6.06 / 1.41 / 0.36 GMACs per sample); B 130,512,416 / 130,475,648 / 130,881,536
+    /// (23.01 / 5.57 / 1.42); L 458,102,816 / 458,053,760 / 458,594,816 (80.70 / 19.70 / 5.01); XL 675,129,632 / 675,074,432 /
+    /// 675,683,072 (118.62 / 29.04 / 7.39).
+    /// </summary>
+    private static readonly (string Size, int Hidden, int Depth, int Heads)[] DiTSizes =
+        [("s", 384, 12, 6), ("b", 768, 12, 12), ("l", 1024, 24, 16), ("xl", 1152, 28, 16)];
+
+    static Presets()
+    {
+        foreach (var (size, hidden, depth, heads) in DiTSizes)
+        foreach (var patch in new[] { 2, 4, 8 })
+            Table[$"dit-{size}-{patch}"] = () => new DiTConfig(InputSize: 32, PatchSize: patch, InChannels: 4, HiddenSize: hidden, Depth: depth, NumHeads: heads);
+    }
 
     public static IReadOnlyCollection<string> Names => Table.Keys;
 

@@ -13,8 +13,6 @@ namespace Diffusion.Architectures;
 /// </summary>
 public sealed class DiT(DiTPlan plan, Generator generator) : ScoreModel<DiTPlan>(plan, generator)
 {
-    public override PredictionTarget Target => Plan.Config.Target;
-
     /// <summary>
     /// x (N, C, H, W), t (N) → (N, C_out, H, W). Labels (N) int64 in [0, LabelRows); NumClasses is the null class.
     /// Without labels a class-conditional DiT uses the null class (unconditional).

@@ -45,8 +45,6 @@ public sealed record MlpPlan(MlpConfig Config, SinusoidalSpec Time, IReadOnlyLis
 
 public sealed class MlpScoreNet(MlpPlan plan, Generator generator) : ScoreModel<MlpPlan>(plan, generator)
 {
-    public override PredictionTarget Target => Plan.Config.Target;
-
     public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         CheckInputs("mlp", x, t, conditioning);

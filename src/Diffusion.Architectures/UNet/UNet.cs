@@ -15,8 +15,6 @@ public sealed class UNet(UNetPlan plan, Generator generator) : ScoreModel<UNetPl
 {
     private const string Root = "unet";
 
-    public override PredictionTarget Target => Plan.Config.Target;
-
     /// <summary>
     /// x (N, C_in, *size), t (N) → (N, C_out, *size). Labels (N) int64 in [0, NumClasses]; omitted labels mean the null class.
     /// Metadata (N, M) is required when MetadataDim &gt; 0.

@@ -91,7 +91,7 @@ public sealed record UNetConfig : ModelConfig, IClassConditional
 
     public SkipMode Skip { get; init; } = SkipMode.Concat;
 
-    public PredictionTarget Target { get; init; } = PredictionTarget.Noise;
+    public override PredictionTarget Target { get; init; } = PredictionTarget.Noise;
 
     /// <summary>0: unconditional. Otherwise labels 0…NumClasses−1, and NumClasses is the null class.</summary>
     public int NumClasses { get; init; }

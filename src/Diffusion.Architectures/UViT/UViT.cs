@@ -12,8 +12,6 @@ namespace Diffusion.Architectures;
 /// </summary>
 public sealed class UViT(UViTPlan plan, Generator generator) : ScoreModel<UViTPlan>(plan, generator)
 {
-    public override PredictionTarget Target => Plan.Config.Target;
-
     /// <summary>x (N, C, H, W), t (N) → (N, C, H, W); labels (N) int64 in [0, NumClasses) are required when NumClasses &gt; 0.</summary>
     public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {

@@ -25,61 +25,44 @@ public static class Predictions
     };
 
     /// <summary>The ε the output implies.</summary>
-    public static Tensor ToEpsilon(Prediction p, Tensor output, Tensor x, Tensor alpha, Tensor sigma)
+    public static Tensor ToEpsilon(Prediction p, Tensor output, Tensor x, Tensor alpha, Tensor sigma) => Scaled(alpha, sigma, x, (a, s) => p switch
     {
-        using var scope = torch.NewDisposeScope();
-        var a = Broadcast(alpha, x);
-        var s = Broadcast(sigma, x);
-        var eps = p switch
-        {
-            Prediction.Epsilon => output.alias(),
-            Prediction.X0 => (x - a * output) / s,
-            Prediction.V => (s * x + a * output) / (a.square() + s.square()),
-            Prediction.Score => -(s * output),
-            _ => throw new ArgumentOutOfRangeException(nameof(p), p, null),
-        };
-        return eps.MoveToOuterDisposeScope();
-    }
+        Prediction.Epsilon => output.alias(),
+        Prediction.X0 => (x - a * output) / s,
+        Prediction.V => (s * x + a * output) / (a.square() + s.square()),
+        Prediction.Score => -(s * output),
+        _ => throw new ArgumentOutOfRangeException(nameof(p), p, null),
+    });
 
     /// <summary>The output that ε implies (the inverse of <see cref="ToEpsilon"/>).</summary>
-    public static Tensor FromEpsilon(Prediction p, Tensor eps, Tensor x, Tensor alpha, Tensor sigma)
-    {
-        using var scope = torch.NewDisposeScope();
-        var a = Broadcast(alpha, x);
-        var s = Broadcast(sigma, x);
-        var x0 = (x - s * eps) / a;
-        return Target(p, x0, eps, alpha, sigma).MoveToOuterDisposeScope();
-    }
+    public static Tensor FromEpsilon(Prediction p, Tensor eps, Tensor x, Tensor alpha, Tensor sigma) =>
+        Scaled(alpha, sigma, x, (a, s) => Target(p, (x - s * eps) / a, eps, alpha, sigma));
 
     /// <summary>The regression target for clean data x₀ and noise ε.</summary>
-    public static Tensor Target(Prediction p, Tensor x0, Tensor eps, Tensor alpha, Tensor sigma)
+    public static Tensor Target(Prediction p, Tensor x0, Tensor eps, Tensor alpha, Tensor sigma) => Scaled(alpha, sigma, x0, (a, s) => p switch
     {
-        using var scope = torch.NewDisposeScope();
-        var a = Broadcast(alpha, x0);
-        var s = Broadcast(sigma, x0);
-        var target = p switch
-        {
-            Prediction.Epsilon => eps.alias(),
-            Prediction.X0 => x0.alias(),
-            Prediction.V => a * eps - s * x0,
-            Prediction.Score => -(eps / s),
-            _ => throw new ArgumentOutOfRangeException(nameof(p), p, null),
-        };
-        return target.MoveToOuterDisposeScope();
-    }
+        Prediction.Epsilon => eps.alias(),
+        Prediction.X0 => x0.alias(),
+        Prediction.V => a * eps - s * x0,
+        Prediction.Score => -(eps / s),
+        _ => throw new ArgumentOutOfRangeException(nameof(p), p, null),
+    });
 
     /// <summary>The score −ε/σ the output implies.</summary>
-    public static Tensor ToScore(Prediction p, Tensor output, Tensor x, Tensor alpha, Tensor sigma)
-    {
-        using var scope = torch.NewDisposeScope();
-        return (-(ToEpsilon(p, output, x, alpha, sigma) / Broadcast(sigma, x))).MoveToOuterDisposeScope();
-    }
+    public static Tensor ToScore(Prediction p, Tensor output, Tensor x, Tensor alpha, Tensor sigma) =>
+        Scaled(alpha, sigma, x, (_, s) => -(ToEpsilon(p, output, x, alpha, sigma) / s));
 
     /// <summary>The x₀ = (x − σε)/α the output implies.</summary>
-    public static Tensor ToX0(Prediction p, Tensor output, Tensor x, Tensor alpha, Tensor sigma)
+    public static Tensor ToX0(Prediction p, Tensor output, Tensor x, Tensor alpha, Tensor sigma) =>
+        Scaled(alpha, sigma, x, (a, s) => (x - s * ToEpsilon(p, output, x, alpha, sigma)) / a);
+
+    /// <summary>
+    /// <paramref name="f"/> of α and σ broadcast from (N) to <paramref name="like"/>'s (N, 1, …), its intermediates freed
+    /// on return.
+    /// </summary>
+    private static Tensor Scaled(Tensor alpha, Tensor sigma, Tensor like, Func<Tensor, Tensor, Tensor> f)
     {
         using var scope = torch.NewDisposeScope();
-        var eps = ToEpsilon(p, output, x, alpha, sigma);
-        return ((x - Broadcast(sigma, x) * eps) / Broadcast(alpha, x)).MoveToOuterDisposeScope();
+        return f(Broadcast(alpha, like), Broadcast(sigma, like)).MoveToOuterDisposeScope();
     }
 }

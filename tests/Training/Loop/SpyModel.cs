@@ -22,6 +22,7 @@ public sealed record SpyConfig(ModelConfig Inner, LabelLog Log, bool MeasureEmbe
 {
     public int NumClasses => Inner.ClassCount();
     public override long[] InputShape => Inner.InputShape;
+    public override PredictionTarget Target { get; init; } = Inner.Target;
     public override Checked<IModelPlan> PlanModel() => Inner.PlanModel().Map(inner => (IModelPlan)new SpyPlan(this, inner));
 }
 
