@@ -26,7 +26,7 @@ public sealed class DiT(DiTPlan plan, Generator generator) : ScoreModel<DiTPlan>
         var cond = p.TEmbedder.Forward(w, Sinusoidal.Embed(p.Frequency, t));                     // (N, D)
         if (p.LabelTable is { } table)
         {
-            var labels = ClassLabels.Check("dit.y_embedder", conditioning?.Labels, n, c.LabelRows, c.LabelRows > c.NumClasses ? c.NumClasses : null);
+            var labels = ClassLabels.Check("dit.y_embedder", conditioning?.Labels, n, c.LabelRows, c.HasNullClass ? c.NumClasses : null);
             cond = cond + table.Forward(w[p.YEmbedder!], labels);                          // (N, D)
         }
         foreach (var b in p.Blocks) h = DiTBlock.Forward(b, w[b], h, cond);                       // (N, T, D)

@@ -24,7 +24,10 @@ public sealed record DiTConfig(int InputSize = 32, int PatchSize = 2, int InChan
     public long[] OutputShape => [OutChannels, InputSize, InputSize];
 
     /// <summary>Rows of y_embedder.embedding_table: NumClasses, plus the null class when labels are dropped in training.</summary>
-    public int LabelRows => NumClasses == 0 ? 0 : NumClasses + (ClassDropoutProb > 0 ? 1 : 0);
+    public int LabelRows => NumClasses == 0 ? 0 : NumClasses + (HasNullClass ? 1 : 0);
+
+    /// <summary>models.py reserves the null row only when labels are dropped in training (class_dropout_prob &gt; 0).</summary>
+    public bool HasNullClass => ClassDropoutProb > 0;
 
     /// <summary>The validated plan: every block resolved, nothing left to check at run time but input shapes.</summary>
     public Checked<DiTPlan> Plan()

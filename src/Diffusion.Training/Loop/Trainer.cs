@@ -32,8 +32,8 @@ public sealed class Trainer : IDisposable
         Data = data;
         Config = ResolveSigmaMax(config, data);
         ModelConfig = modelConfig;
-        if (modelConfig is DiTConfig { NumClasses: > 0, ClassDropoutProb: 0 } && config.LabelDropout > 0)
-            throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this DiT has none (class_dropout_prob=0); set label_dropout to 0 or class_dropout_prob > 0");
+        if (modelConfig is IClassConditional { NumClasses: > 0, HasNullClass: false } && config.LabelDropout > 0)
+            throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this model has none (a DiT has one when class_dropout_prob > 0); set label_dropout to 0");
         if (!modelConfig.InputShape.SequenceEqual(data.SampleShape))
             throw new ArgumentException($"the model takes samples of shape [{string.Join(", ", modelConfig.InputShape)}] but {data.Name} has [{string.Join(", ", data.SampleShape)}]");
         using (var init = new Generator(Mix(config.Seed, 0))) Model = modelConfig.Build(init);
