@@ -78,6 +78,14 @@ public sealed record UNetConfig : ModelConfig, IClassConditional
     /// <summary>σ of the Fourier frequencies (only for <see cref="TimeEmbeddingKind.Fourier"/>).</summary>
     public double FourierScale { get; init; } = 16;
 
+    /// <summary>Sinusoidal features as [cos, sin] rather than DDPM's [sin, cos] (diffusers' flip_sin_to_cos; its default is true).</summary>
+    public bool FlipSinToCos { get; init; }
+
+    /// <summary>
+    /// Frequencies ω_i = 10000^(−i/(h − FreqShift)): DDPM's 1 (diffusers' freq_shift / downscale_freq_shift; its default is 0).
+    /// </summary>
+    public double FreqShift { get; init; } = 1;
+
     public DownsampleKind Down { get; init; } = DownsampleKind.StridedConv;
 
     /// <summary>

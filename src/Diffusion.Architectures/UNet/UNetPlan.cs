@@ -57,7 +57,7 @@ internal static class UNetPlanner
         var heads = Math.Max(1, c.AttentionHeads);
         int Ch(int level) => c.Channels * c.ChannelMult[level];
 
-        SinusoidalSpec? sin = c.TimeEmbedding == TimeEmbeddingKind.Sinusoidal ? new SinusoidalSpec(c.Channels) : null;
+        SinusoidalSpec? sin = c.TimeEmbedding == TimeEmbeddingKind.Sinusoidal ? new SinusoidalSpec(c.Channels, c.FlipSinToCos, c.FreqShift) : null;
         FourierSpec? fourier = c.TimeEmbedding == TimeEmbeddingKind.Fourier ? new FourierSpec(c.Channels, c.FourierScale) : null;
         var timeProblems = sin?.Check(Rules.Child(Root, "time_proj")) ?? fourier!.Check(Rules.Child(Root, "time_proj"));
 

@@ -55,6 +55,7 @@ public class UNetParityTests(ITestOutputHelper output)
         .. Both("unet16-cond", Cond2d, [0, 17, 500, 999], labels: [0, 3, 9, 10]), // 10 = the null class
         .. Both("unet8-fourier", Fourier2d, [0.01, 0.3, 0.77, 1.0]),
         .. Both("unet8-instance", Instance2d, [0, 17, 999]),
+        .. Both("unet8-diffusers-time", Instance2d with { Norm = NormKind.Group, NormGroups = 4, FlipSinToCos = true, FreqShift = 0 }, [0, 17, 999]), // UNet2DModel's defaults
     ];
 
     private static readonly Lazy<IReadOnlyDictionary<string, ParityResult>> Results = new(() => ParityRun.Execute(Cases));

@@ -131,6 +131,7 @@ class UNet(nn.Module):
         if self.fourier:
             self.time_proj = FourierProjection(ch, cfg.get("fourier_scale", 16))
         self.ch = ch
+        self.flip, self.shift = cfg.get("flip_sin_to_cos", False), cfg.get("freq_shift", 1)  # diffusers' Timesteps(flip_sin_to_cos, freq_shift)
         self.time_embedding = TimestepEmbedding(2 * ch if self.fourier else ch, temb)
         self.num_classes = cfg.get("num_classes", 0)
         if self.num_classes > 0:
@@ -155,7 +156,7 @@ class UNet(nn.Module):
         self.conv_out = conv(rank, outs[0], cfg.get("out_channels") or cfg.get("in_channels", 3), 3, padding=1)
 
     def forward(self, sample, timesteps, class_labels=None, metadata=None):
-        t_emb = self.time_proj(timesteps) if self.fourier else get_timestep_embedding(timesteps, self.ch, False, 1)  # (N, C | 2C)
+        t_emb = self.time_proj(timesteps) if self.fourier else get_timestep_embedding(timesteps, self.ch, self.flip, self.shift)  # (N, C | 2C)
         emb = self.time_embedding(t_emb)  # (N, T)
         if self.num_classes > 0:
             emb = emb + self.class_embedding(class_labels)
