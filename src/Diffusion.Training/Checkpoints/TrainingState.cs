@@ -5,9 +5,11 @@ namespace Diffusion.Training.Checkpoints;
 /// <summary>
 /// <c>state.json</c>: the step reached and every generator's state (base64 of torch's Generator.get_state()), so a
 /// resumed run draws exactly the batches, times, noise and dropout masks the uninterrupted run would have.
-/// <see cref="DataSampler"/> names the data source and which generator drives it.
+/// <see cref="DataSampler"/> names the data source and which generator drives it. <see cref="Seconds"/> is the run's
+/// training time up to this step (all sessions together), so metrics.jsonl's wall time continues across a resume
+/// (0 in checkpoints written before it existed).
 /// </summary>
-public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double Loss)
+public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double Loss, double Seconds = 0)
 {
     public string ToJson() => JsonSerializer.Serialize(this, Loop.TrainingConfig.Json);
 

@@ -23,7 +23,9 @@ public sealed class Trainer : IDisposable
     private readonly ScoreMatchingLoss? sdeLoss;
     private readonly DdpmLoss? ddpmLoss;
     private readonly Tensor[] trainable;
-    private double lastLoss = double.NaN;
+    private double lastLoss = double.NaN, lastLr, lastGradNorm = double.NaN, lastEmaDecay;
+    private double secondsBefore; // training time of earlier sessions of this run (from the checkpoint resumed)
+    private readonly Stopwatch clock = new();
 
     public Trainer(ModelConfig modelConfig, TrainingConfig config, IDataSource data)
     {
@@ -31,6 +33,7 @@ public sealed class Trainer : IDisposable
         if (errors.Count > 0) throw new ArgumentException($"training config: {string.Join("; ", errors)}");
         Data = data;
         Config = ResolveSigmaMax(config, data);
+        if (Config.LogEvery == 0) Config = Config with { LogEvery = TrainingConfig.AutoLogEvery(Config.Steps) };
         ModelConfig = modelConfig;
         if (modelConfig is IClassConditional { NumClasses: > 0, HasNullClass: false } && config.LabelDropout > 0)
             throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this model has none (a DiT has one when class_dropout_prob > 0); set label_dropout to 0");
@@ -64,18 +67,25 @@ public sealed class Trainer : IDisposable
     /// <summary>Multiply-accumulates of one training step (forward ≈ 1, backward ≈ 2), for <see cref="ThreadPolicy"/>.</summary>
     public double MacsPerStep => (double)Model.Module.Macs * Config.Batch * 3;
 
+    /// <summary>Training time of this run so far, over all sessions (what metrics.jsonl's wall_s and state.json's seconds hold).</summary>
+    public double Seconds => secondsBefore + clock.Elapsed.TotalSeconds;
+
     /// <summary>One optimizer step; returns the loss.</summary>
     public double TrainStep()
     {
         using var scope = torch.NewDisposeScope();
-        foreach (var group in optimizer.param_groups) group.lr = Config.LearningRate(Step);
+        lastLr = Config.LearningRate(Step);
+        lastEmaDecay = Ema.DecayAt(Step);
+        foreach (var group in optimizer.param_groups) group.lr = lastLr;
         var batch = Data.Next(Config.Batch, dataGen);
         var conditioning = Conditioning(batch);
         var loss = sdeLoss is not null
             ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
             : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen);
         loss.backward();
-        if (Config.GradClip > 0) GradClip.ClipByTotalNorm(trainable, Config.GradClip);
+        // The norm costs a reduction over every gradient: taken when clipping needs it or the step is logged.
+        var logged = (Step + 1) % Config.LogEvery == 0 || Step + 1 == Config.Steps;
+        lastGradNorm = Config.GradClip > 0 || logged ? GradClip.ClipByTotalNorm(trainable, Config.GradClip) : double.NaN;
         optimizer.step();
         optimizer.zero_grad();
         Ema.Update(Model.Parameters, Step);
@@ -87,29 +97,68 @@ public sealed class Trainer : IDisposable
     /// Trains until <see cref="TrainingConfig.Steps"/>, reporting progress every <paramref name="reportEvery"/> steps and
     /// writing a checkpoint into <paramref name="runDir"/> every <see cref="TrainingConfig.CheckpointEvery"/> steps and
     /// at the end (no checkpoints when it is null). <paramref name="stopAfter"/> ends early (tests, interrupted runs).
+    /// With a run directory it also appends to its metrics.jsonl every <see cref="TrainingConfig.LogEvery"/> steps (after
+    /// cutting the file back to this trainer's step, see <see cref="MetricsLog.TruncateTo"/>) and, for image models,
+    /// writes sample grids every <see cref="TrainingConfig.SampleEvery"/> steps.
     /// </summary>
     public TrainingResult Run(IProgress<TrainingProgress>? progress = null, string? runDir = null, int reportEvery = 25,
         int? stopAfter = null, CancellationToken cancel = default)
     {
         ThreadPolicy.Apply(MacsPerStep);
-        var clock = Stopwatch.StartNew();
+        var session = Stopwatch.StartNew();
+        clock.Start();
         var startStep = Step;
         var end = Math.Min(Config.Steps, stopAfter ?? int.MaxValue);
         var recent = new Queue<double>();
-        while (Step < end && !cancel.IsCancellationRequested)
+        if (runDir is not null) MetricsLog.TruncateTo(runDir, Step);
+        using var metrics = runDir is null ? null : new MetricsLog.Writer(runDir);
+        var sampling = runDir is not null && Config.SampleEvery > 0 && SampleGrid.Applies(ModelConfig);
+        var (lastLogStep, lastLogSeconds) = (Step, Seconds);
+        try
         {
-            var loss = TrainStep();
-            recent.Enqueue(loss);
-            if (recent.Count > 100) recent.Dequeue();
-            if (runDir is not null && Config.CheckpointEvery > 0 && Step % Config.CheckpointEvery == 0 && Step < Config.Steps) SaveCheckpoint(runDir);
-            if (progress is not null && (Step % reportEvery == 0 || Step == end))
+            while (Step < end && !cancel.IsCancellationRequested)
             {
-                var rate = (Step - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-                progress.Report(new TrainingProgress(Step, Config.Steps, loss, rate, clock.Elapsed, TimeSpan.FromSeconds((Config.Steps - Step) / Math.Max(rate, 1e-9))));
+                var loss = TrainStep();
+                recent.Enqueue(loss);
+                if (recent.Count > 100) recent.Dequeue();
+                if (metrics is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
+                {
+                    var now = Seconds;
+                    metrics.Append(new StepMetrics(Step, loss, lastLr, lastGradNorm, lastEmaDecay,
+                        (Step - lastLogStep) / Math.Max(1e-9, now - lastLogSeconds), now));
+                    (lastLogStep, lastLogSeconds) = (Step, now);
+                }
+                if (runDir is not null && Config.CheckpointEvery > 0 && Step % Config.CheckpointEvery == 0 && Step < Config.Steps) SaveCheckpoint(runDir);
+                if (sampling && (Step % Config.SampleEvery == 0 || Step == Config.Steps)) WriteSamples(runDir!);
+                if (progress is not null && (Step % reportEvery == 0 || Step == end))
+                {
+                    var rate = (Step - startStep) / Math.Max(1e-9, session.Elapsed.TotalSeconds);
+                    progress.Report(new TrainingProgress(Step, Config.Steps, loss, rate, session.Elapsed, TimeSpan.FromSeconds((Config.Steps - Step) / Math.Max(rate, 1e-9))));
+                }
             }
         }
+        finally
+        {
+            clock.Stop();
+        }
         if (runDir is not null && Step == Config.Steps) SaveCheckpoint(runDir);
-        return new TrainingResult(Step, lastLoss, recent.Count > 0 ? recent.Average() : double.NaN, clock.Elapsed.TotalSeconds);
+        return new TrainingResult(Step, lastLoss, recent.Count > 0 ? recent.Average() : double.NaN, session.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>A sample grid from the current EMA weights (not counted as training time; its sampler's thread policy is undone).</summary>
+    public string WriteSamples(string runDir)
+    {
+        var timing = clock.IsRunning;
+        clock.Stop();
+        try
+        {
+            return SampleGrid.Write(runDir, Step, ModelConfig, Ema.Weights, Process, Mix(Config.Seed, 5));
+        }
+        finally
+        {
+            ThreadPolicy.Apply(MacsPerStep);
+            if (timing) clock.Start();
+        }
     }
 
     public string SaveCheckpoint(string runDir)
@@ -121,7 +170,7 @@ public sealed class Trainer : IDisposable
             ["data"] = Convert.ToBase64String(dataGen.get_state()),
             ["noise"] = Convert.ToBase64String(noiseGen.get_state()),
             ["dropout"] = Convert.ToBase64String(dropoutGen.get_state()),
-        }, new DataSamplerState(Data.Name, "data"), lastLoss);
+        }, new DataSamplerState(Data.Name, "data"), lastLoss, Seconds);
         return Checkpoint.Save(runDir, ModelConfig, Config, state, WeightCopy.Named(Model.Parameters), Ema.Weights, opt);
     }
 
@@ -158,6 +207,7 @@ public sealed class Trainer : IDisposable
         dropoutGen.set_state(Convert.FromBase64String(state.Generators["dropout"]));
         Step = state.Step;
         lastLoss = state.Loss;
+        secondsBefore = state.Seconds;
     }
 
     /// <summary>

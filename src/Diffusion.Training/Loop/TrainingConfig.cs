@@ -42,6 +42,13 @@ public sealed record TrainingConfig
     /// guidance; DiT and Ho &amp; Salimans use 0.1). The only label dropout: models do not drop labels themselves.
     /// </summary>
     public double LabelDropout { get; init; } = 0.1;
+    /// <summary>
+    /// Append a line to the run's metrics.jsonl every this many steps (and at the last step); 0: chosen from
+    /// <see cref="Steps"/> by <see cref="AutoLogEvery"/> when the trainer starts, so training.json holds the cadence used.
+    /// </summary>
+    public int LogEvery { get; init; }
+    /// <summary>For image and volume models: write a grid of samples to RUN/samples/ every this many steps and at the end (0: never).</summary>
+    public int SampleEvery { get; init; }
 
     public DiffusionProcess Process => DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
 
@@ -58,6 +65,8 @@ public sealed record TrainingConfig
         if (CheckpointEvery < 0) errors.Add($"checkpoint_every={CheckpointEvery} must be ≥ 0");
         if (!(LabelDropout is >= 0 and < 1)) errors.Add($"label_dropout={LabelDropout} must be in [0, 1)");
         if (MinSnrGamma is <= 0) errors.Add($"min_snr_gamma={MinSnrGamma} must be > 0");
+        if (LogEvery < 0) errors.Add($"log_every={LogEvery} must be ≥ 0");
+        if (SampleEvery < 0) errors.Add($"sample_every={SampleEvery} must be ≥ 0");
         if (SigmaMax is <= 0.01) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min=0.01");
         return errors;
     }
@@ -65,13 +74,25 @@ public sealed record TrainingConfig
     /// <summary>The learning rate at a 0-based step: linear warm-up, then constant.</summary>
     public double LearningRate(int step) => WarmupSteps > 0 && step < WarmupSteps ? Lr * (step + 1) / WarmupSteps : Lr;
 
+    /// <summary>
+    /// The default logging cadence: every step up to 10,000 steps, else the smallest 1, 2 or 5 × 10^k that keeps the
+    /// file at ≤ 10,000 lines (~1.5 MB; a 100k-step run logs every 10th step) — enough points for a loss curve.
+    /// </summary>
+    public static int AutoLogEvery(int steps)
+    {
+        var raw = Math.Max(1.0, steps / 10_000.0);
+        for (var magnitude = 1; ; magnitude *= 10)
+            foreach (var m in new[] { 1, 2, 5 })
+                if (m * magnitude >= raw) return m * magnitude;
+    }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Converters =
         {
-            ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json,
+            ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json, LossWeights.Reductions.Json,
             new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower),
         },
     };

@@ -21,6 +21,11 @@ public static class LossWeights
         new(Weighting.Sigma2, "sigma2", "λ = σ², the ε-MSE (DDPM's L_simple)", "simple"),
         new(Weighting.Likelihood, "likelihood", "λ = g², a bound on the negative log-likelihood"));
 
+    /// <summary>The names of training.json's <c>reduction</c>.</summary>
+    public static readonly NameList<LossReduction> Reductions = new("loss reduction",
+        new(LossReduction.Mean, "mean", "average the squared error over each sample's elements"),
+        new(LossReduction.Sum, "sum", "sum the squared error over each sample's elements"));
+
     /// <summary>Per-sample squared error (N), summed or averaged over every non-batch dimension.</summary>
     public static Tensor PerSample(Tensor squaredError, LossReduction reduction)
     {

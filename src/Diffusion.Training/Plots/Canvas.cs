@@ -87,6 +87,17 @@ public sealed class Canvas
             }
     }
 
+    /// <summary>A one-pixel line from (x0, y0) to (x1, y1), blended with alpha (DDA: one dot per pixel along the longer axis).</summary>
+    public void Line(double x0, double y0, double x1, double y1, Rgb c, double alpha = 1)
+    {
+        var n = (int)Math.Ceiling(Math.Max(Math.Abs(x1 - x0), Math.Abs(y1 - y0)));
+        for (var i = 0; i <= n; i++)
+        {
+            var f = n == 0 ? 0 : (double)i / n;
+            Blend((int)Math.Floor(x0 + (x1 - x0) * f), (int)Math.Floor(y0 + (y1 - y0) * f), c, alpha);
+        }
+    }
+
     /// <summary>Draws text with its top-left corner at (x, y); scale multiplies the 5×7 glyphs.</summary>
     public void Text(int x, int y, string text, Rgb c, int scale = 1)
     {
