@@ -113,8 +113,9 @@ public static class DiffusersUNet
         return mapped;
     }
 
-    private static UNetConfig? MapConfig(JsonObject c, List<string> problems)
+    private static UNetConfig? MapConfig(JsonObject config, List<string> problems)
     {
+        var c = Parsed(config);
         void Bad(string key, string why) => problems.Add($"{key}: {Show(c[key])} ({why})");
 
         foreach (var (key, _) in c)
@@ -290,6 +291,7 @@ public static class DiffusersUNet
     {
         var training = new TrainingConfig { Sde = ProcessKind.Ddpm, Schedule = BetaSchedule.Linear };
         if (s is null) return (training, PredictionTarget.Noise);
+        s = Parsed(s);
         void Bad(string key, string why) => problems.Add($"scheduler {key}: {Show(s[key])} ({why})");
         foreach (var (key, _) in s)
             if (!key.StartsWith('_') && !SchedulerTraining.Contains(key) && !SchedulerSamplingOnly.Contains(key)) Bad(key, "unknown scheduler setting");
@@ -329,6 +331,9 @@ public static class DiffusersUNet
         }
     }
 
+    /// <summary>The object as parsed from its text: values built in code (JsonValue&lt;int&gt;) read back only as their own type.</summary>
+    private static JsonObject Parsed(JsonObject o) => (JsonObject)JsonNode.Parse(o.ToJsonString())!;
+
     private static string? Str(JsonObject o, string key) => o[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     private static string Show(JsonNode? node) => node is null ? "null" : node.ToJsonString();
@@ -337,9 +342,12 @@ public static class DiffusersUNet
     private static bool SameValue(JsonNode? a, JsonNode? b)
     {
         if (a is null || b is null) return a is null && b is null;
-        if (a is JsonValue va && b is JsonValue vb && va.TryGetValue<double>(out var x) && vb.TryGetValue<double>(out var y)) return x == y;
+        if (a is JsonValue va && b is JsonValue vb && Number(va) is { } x && Number(vb) is { } y) return x == y;
         return JsonNode.DeepEquals(a, b);
     }
+
+    private static double? Number(JsonValue v) =>
+        v.TryGetValue<double>(out var d) ? d : v.TryGetValue<int>(out var i) ? i : v.TryGetValue<long>(out var l) ? l : null;
 
     private static bool SameValue(JsonNode? a, double b) => SameValue(a, JsonValue.Create(b));
 }
