@@ -11,5 +11,6 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     SummaryCommand.Create(),
     ConfigCommand.Create(),
     BenchCommand.Create(),
+    ImportCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -9,7 +9,7 @@ namespace Diffusion.Training.Checkpoints;
 
 /// <summary>
 /// A checkpoint directory <c>step-000123/</c> inside a run directory holds model.safetensors, ema.safetensors,
-/// optimizer.safetensors + optimizer.json, model.json (the ModelConfig), training.json and state.json.
+/// optimizer.safetensors + optimizer.json (absent in an imported run), model.json (the ModelConfig), training.json and state.json.
 /// It is written as <c>step-000123.tmp/</c> (every file itself via temp + flush + rename), renamed into place when
 /// complete, and only then is the run's <c>latest</c> file (holding the directory name) replaced — so a run killed
 /// at any moment leaves the previous checkpoint as <c>latest</c>, and a <c>.tmp</c> directory is never read.
@@ -24,7 +24,7 @@ public static class Checkpoint
 
     /// <summary>Writes a checkpoint for <paramref name="state"/>.Step into <paramref name="runDir"/> and points latest at it.</summary>
     public static string Save(string runDir, ModelConfig model, TrainingConfig training, TrainingState state,
-        IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, Tensor> ema, OptimizerStateDict optimizer)
+        IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, Tensor> ema, OptimizerStateDict? optimizer)
     {
         Directory.CreateDirectory(runDir);
         var name = DirectoryName(state.Step);
@@ -34,8 +34,11 @@ public static class Checkpoint
         Directory.CreateDirectory(temp);
         Safetensors.Save(Path.Combine(temp, ModelWeights), weights);
         Safetensors.Save(Path.Combine(temp, EmaWeights), ema);
-        Safetensors.Save(Path.Combine(temp, OptimizerTensors), optimizer.tensors);
-        AtomicFile.WriteAllText(Path.Combine(temp, OptimizerMetadata), JsonSerializer.Serialize(optimizer.metadata, TrainingConfig.Json));
+        if (optimizer is not null)
+        {
+            Safetensors.Save(Path.Combine(temp, OptimizerTensors), optimizer.tensors);
+            AtomicFile.WriteAllText(Path.Combine(temp, OptimizerMetadata), JsonSerializer.Serialize(optimizer.metadata, TrainingConfig.Json));
+        }
         AtomicFile.WriteAllText(Path.Combine(temp, ModelConfigFile), model.ToJson());
         AtomicFile.WriteAllText(Path.Combine(temp, TrainingConfigFile), training.ToJson());
         AtomicFile.WriteAllText(Path.Combine(temp, StateFile), state.ToJson());
@@ -43,6 +46,17 @@ public static class Checkpoint
         Directory.Move(temp, final);
         AtomicFile.WriteAllText(Path.Combine(runDir, Latest), name);
         return final;
+    }
+
+    /// <summary>
+    /// Writes weights trained elsewhere (e.g. <c>diffusion import</c>) as a step-0 checkpoint that <c>sample</c> reads:
+    /// model.json, training.json (the process the weights were trained for), the weights as both model.safetensors and
+    /// ema.safetensors (sample uses the EMA by default), state.json at step 0 and <c>latest</c>. No optimizer state.
+    /// </summary>
+    public static string SaveImported(string runDir, ModelConfig model, TrainingConfig training, IReadOnlyDictionary<string, Tensor> weights, string source)
+    {
+        var state = new TrainingState(0, new Dictionary<string, string>(), new DataSamplerState($"imported from {source}", ""), 0);
+        return Save(runDir, model, training, state, weights, weights, optimizer: null);
     }
 
     /// <summary>

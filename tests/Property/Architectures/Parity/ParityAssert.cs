@@ -11,20 +11,12 @@ namespace Diffusion.Property.Tests.Architectures.Parity;
 /// </summary>
 public static class ParityAssert
 {
-    public const double Tolerance = 1e-5;
+    public const double Tolerance = Diffusion.Tests.RelativeError.Tolerance;
 
     public static double MaxRelativeError(float[] ours, float[] theirs)
     {
         Assert.Equal(theirs.Length, ours.Length);
-        var rms = Math.Sqrt(theirs.Sum(v => (double)v * v) / Math.Max(1, theirs.Length));
-        var worst = 0.0;
-        for (var i = 0; i < ours.Length; i++)
-        {
-            var e = Math.Abs((double)ours[i] - theirs[i]) / (Math.Abs((double)theirs[i]) + rms);
-            if (double.IsNaN(e)) return double.NaN;
-            worst = Math.Max(worst, e);
-        }
-        return worst;
+        return Diffusion.Tests.RelativeError.Max(ours, theirs);
     }
 
     /// <summary>Fails with the case's own error if either side failed, else compares every element.</summary>
