@@ -58,7 +58,7 @@ public sealed class CheckpointDict : CheckpointValue, IReadOnlyList<KeyValuePair
     internal string? Set(CheckpointValue key, CheckpointValue value)
     {
         var identity = Identity(key, 0);
-        if (identity is null) return $"a {key.Describe()} cannot be a dict key (unhashable)";
+        if (identity is null) return $"{key.Describe()} cannot be a dict key (unhashable)";
         if (index.TryGetValue(identity, out var i))
             items[i] = new(items[i].Key, value);
         else

@@ -12,34 +12,64 @@ internal static class PickleTree
         foreach (var (path, value) in Walk(root))
         {
             if (value is PickleGlobal g)
-                throw new TorchCheckpointFormatException(source, record, null, path, $"{g.FullName} is left in the tree uncalled; only tensors and plain data may be values");
+                throw new TorchCheckpointFormatException(source, record, null, Name(path), $"{g.FullName} is left in the tree uncalled; only tensors and plain data may be values");
             if (value is CheckpointStorage s)
-                throw new TorchCheckpointFormatException(source, record, null, path, $"a bare {s.Describe()} is not supported; save tensors, not storages");
+                throw new TorchCheckpointFormatException(source, record, null, Name(path), $"a bare {s.Describe()} is not supported; save tensors, not storages");
         }
     }
 
-    /// <summary>Every value reachable from <paramref name="root"/> once, with a dotted key path to it.</summary>
-    public static IEnumerable<(string Path, CheckpointValue Value)> Walk(CheckpointValue root)
+    private static string Name(TreePath path) => path.IsRoot ? "<root>" : path.ToString();
+
+    /// <summary>
+    /// Every value reachable from <paramref name="root"/> once, with its key path. Paths are built only when read
+    /// (<see cref="TreePath.ToString"/>): building each one eagerly costs quadratic time on a deeply nested pickle.
+    /// </summary>
+    public static IEnumerable<(TreePath Path, CheckpointValue Value)> Walk(CheckpointValue root)
     {
         var seen = new HashSet<CheckpointValue>(ReferenceEqualityComparer.Instance);
-        var pending = new Stack<(string, CheckpointValue)>();
-        pending.Push(("", root));
+        var pending = new Stack<(TreePath, CheckpointValue)>();
+        pending.Push((TreePath.Root, root));
         while (pending.Count > 0)
         {
             var (path, value) = pending.Pop();
             if (!seen.Add(value)) continue;
-            yield return (path.Length == 0 ? "<root>" : path, value);
-            IEnumerable<(string, CheckpointValue)> children = value switch
+            yield return (path, value);
+            IEnumerable<(TreePath, CheckpointValue)> children = value switch
             {
-                CheckpointDict d => d.Select(p => (Join(path, CheckpointDict.KeyText(p.Key)), p.Value))
-                    .Concat(d.Attributes is { } a ? [(Join(path, "__dict__"), (CheckpointValue)a)] : []),
-                CheckpointList l => l.Select((v, i) => (Join(path, i.ToString()), v)),
-                CheckpointTuple t => t.Select((v, i) => (Join(path, i.ToString()), v)),
+                CheckpointDict d => d.Select(p => (path.Child(CheckpointDict.KeyText(p.Key)), p.Value))
+                    .Concat(d.Attributes is { } a ? [(path.Child("__dict__"), (CheckpointValue)a)] : []),
+                CheckpointList l => l.Select((v, i) => (path.Child(i.ToString()), v)),
+                CheckpointTuple t => t.Select((v, i) => (path.Child(i.ToString()), v)),
                 _ => [],
             };
             foreach (var child in children.Reverse()) pending.Push(child);
         }
     }
+}
 
-    private static string Join(string path, string key) => path.Length == 0 ? key : $"{path}.{key}";
+/// <summary>A dotted key path as a chain of parents; the root's text is empty.</summary>
+internal sealed class TreePath
+{
+    public static readonly TreePath Root = new(null, "");
+
+    private readonly TreePath? parent;
+    private readonly string key;
+
+    private TreePath(TreePath? parent, string key)
+    {
+        this.parent = parent;
+        this.key = key;
+    }
+
+    public bool IsRoot => parent is null;
+
+    public TreePath Child(string name) => new(this, name);
+
+    public override string ToString()
+    {
+        var keys = new List<string>();
+        for (var p = this; p.parent is not null; p = p.parent) keys.Add(p.key);
+        keys.Reverse();
+        return string.Join(".", keys);
+    }
 }

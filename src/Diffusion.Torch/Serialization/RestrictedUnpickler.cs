@@ -102,6 +102,7 @@ internal sealed class RestrictedUnpickler
                 default: throw Fail($"opcode {PickleOpcodes.Describe(op)} is not allowed in a checkpoint ({PickleOpcodes.Why(op)})");
             }
         }
+        opcodeAt = position;
         throw Fail("data.pkl ended before its STOP opcode (the record is truncated)");
     }
 
@@ -126,7 +127,7 @@ internal sealed class RestrictedUnpickler
     {
         var args = Pop("REDUCE");
         var function = Top("REDUCE");
-        if (function is not PickleGlobal g) throw Fail($"REDUCE calls a {function.Describe()}, which is not a function");
+        if (function is not PickleGlobal g) throw Fail($"REDUCE calls {function.Describe()}, which is not a function");
         if (args is not CheckpointTuple t) throw Fail($"REDUCE of {g.FullName} needs a tuple of arguments, not {args.Describe()}");
         var (value, error) = PickleGlobals.Call(g, t, opcodeAt);
         stack[^1] = value ?? throw Fail(error!);
@@ -138,7 +139,7 @@ internal sealed class RestrictedUnpickler
         var target = Top("BUILD");
         // As the weights_only unpickler: only an OrderedDict's __dict__ may be set (state_dict()'s _metadata).
         if (target is not CheckpointDict { IsOrderedDict: true } dict)
-            throw Fail($"BUILD may only set the attributes of an OrderedDict, not of a {target.Describe()}");
+            throw Fail($"BUILD may only set the attributes of an OrderedDict, not of {target.Describe()}");
         if (state is not CheckpointDict attributes)
             throw Fail($"BUILD of an OrderedDict needs a dict of attributes, not {state.Describe()}");
         dict.Attributes = attributes;
@@ -170,7 +171,7 @@ internal sealed class RestrictedUnpickler
     private void SetItems(List<CheckpointValue> items, string op)
     {
         if (items.Count % 2 != 0) throw Fail($"{op} needs key/value pairs, not {items.Count} values");
-        if (Top(op) is not CheckpointDict dict) throw Fail($"{op} may only fill a dict, not a {Top(op).Describe()}");
+        if (Top(op) is not CheckpointDict dict) throw Fail($"{op} may only fill a dict, not {Top(op).Describe()}");
         for (var k = 0; k < items.Count; k += 2)
             if (dict.Set(items[k], items[k + 1]) is { } error) throw Fail($"{op}: {error}");
     }
@@ -178,7 +179,7 @@ internal sealed class RestrictedUnpickler
     private void Append(List<CheckpointValue> items, string op)
     {
         // As the weights_only unpickler: APPEND on anything but a list would call its append method.
-        if (Top(op) is not CheckpointList list) throw Fail($"{op} may only extend a list, not a {Top(op).Describe()}");
+        if (Top(op) is not CheckpointList list) throw Fail($"{op} may only extend a list, not {Top(op).Describe()}");
         list.Items.AddRange(items);
     }
 

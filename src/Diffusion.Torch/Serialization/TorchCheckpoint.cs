@@ -30,9 +30,9 @@ public static class TorchCheckpoint
         {
             var entry = Join(at, CheckpointDict.KeyText(k));
             if (k is not CheckpointString name)
-                throw Fail(archive, entry, $"the key is a {k.Describe()}; tensor names must be strings");
+                throw Fail(archive, entry, $"the key is {k.Describe()}; tensor names must be strings");
             if (v is not CheckpointTensor t)
-                throw Fail(archive, entry, $"the value is a {v.Describe()}, not a tensor; Load returns tensor dictionaries only " +
+                throw Fail(archive, entry, $"the value is {v.Describe()}, not a tensor; Load returns tensor dictionaries only " +
                                            $"(select one with a key path{Candidates(root)}, or read other values with TorchCheckpoint.Read)");
             views.Add((name.Value, t));
         }
@@ -71,7 +71,7 @@ public static class TorchCheckpoint
         if (string.IsNullOrEmpty(key))
         {
             if (root is not CheckpointDict top)
-                throw Fail(archive, null, $"the top level is a {root.Describe()}, not a dict of tensors");
+                throw Fail(archive, null, $"the top level is {root.Describe()}, not a dict of tensors");
             if (top.Count > 0 && !top.Any(p => p.Value is CheckpointTensor))
                 throw Fail(archive, null, $"the top level holds no tensors; pass a key: {Listing(top)}{Candidates(root)}");
             return (top, "");
@@ -82,7 +82,7 @@ public static class TorchCheckpoint
         while (rest.Length > 0)
         {
             if (node is not CheckpointDict dict)
-                throw Fail(archive, path.Length == 0 ? null : path, $"key path '{key}': this is a {node.Describe()}, not a dict");
+                throw Fail(archive, path.Length == 0 ? null : path, $"key path '{key}': this is {node.Describe()}, not a dict");
             // The longest dotted prefix of the rest that is a key: state-dict names contain dots themselves.
             var taken = rest;
             while (!dict.TryGetValue(taken, out _))
@@ -98,7 +98,7 @@ public static class TorchCheckpoint
             rest = rest.Length == taken.Length ? "" : rest[(taken.Length + 1)..];
         }
         return node is CheckpointDict selected ? (selected, path)
-            : throw Fail(archive, path, $"key path '{key}' selects a {node.Describe()}, not a dict of tensors");
+            : throw Fail(archive, path, $"key path '{key}' selects {node.Describe()}, not a dict of tensors");
     }
 
     private static string Listing(CheckpointDict dict)
@@ -113,7 +113,7 @@ public static class TorchCheckpoint
     {
         var found = PickleTree.Walk(root)
             .Where(e => e.Value is CheckpointDict { Count: > 0 } d && d.All(p => p.Value is CheckpointTensor && p.Key is CheckpointString))
-            .Select(e => $"'{(e.Path == "<root>" ? "" : e.Path)}' ({((CheckpointDict)e.Value).Count} tensors)")
+            .Select(e => $"'{e.Path}' ({((CheckpointDict)e.Value).Count} tensors)")
             .Take(10).ToList();
         return found.Count == 0 ? "" : $"; tensor dictionaries in this file: {string.Join(", ", found)}";
     }

@@ -108,6 +108,7 @@ internal sealed class TorchCheckpointArchive : IDisposable
         var bytes = new byte[entry.Length];
         using var stream = OpenEntry(entry);
         ReadExactly(stream, bytes, record);
+        Finish(stream, record);
         return bytes;
     }
 
@@ -143,6 +144,19 @@ internal sealed class TorchCheckpointArchive : IDisposable
         catch (InvalidDataException e)
         {
             throw Fail(Source, record, $"the record cannot be read: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads the record to its end, where ZipArchive compares the CRC-32 the zip directory gives it.</summary>
+    public void Finish(Stream stream, string record)
+    {
+        try
+        {
+            stream.CopyTo(Stream.Null);
+        }
+        catch (InvalidDataException e)
+        {
+            throw Fail(Source, record, $"the record is corrupt: {e.Message}");
         }
     }
 

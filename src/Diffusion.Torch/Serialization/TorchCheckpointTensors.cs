@@ -35,7 +35,17 @@ internal sealed class TorchCheckpointTensors(TorchCheckpointArchive archive)
         if (IsDense(view))
         {
             using var stream = archive.Open(record, view.StorageOffset * size);
-            return TensorBytes.Fill(view.Shape, view.DType, bytes, (piece, _) => archive.ReadExactly(stream, piece, record));
+            var tensor = TensorBytes.Fill(view.Shape, view.DType, bytes, (piece, _) => archive.ReadExactly(stream, piece, record));
+            try
+            {
+                archive.Finish(stream, record);
+            }
+            catch
+            {
+                tensor.Dispose();
+                throw;
+            }
+            return tensor;
         }
         var storage = Storage(view, record);
         return TensorBytes.Fill(view.Shape, view.DType, bytes, (piece, at) => Gather(storage, view, piece, at / size));
