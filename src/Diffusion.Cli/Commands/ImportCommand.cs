@@ -7,7 +7,8 @@ using Spectre.Console;
 namespace Diffusion.Cli.Commands;
 
 /// <summary>
-/// <c>diffusion import diffusers DIR --out RUN [--json]</c>: converts another library's checkpoint into a run directory
+/// <c>diffusion import diffusers DIR --out RUN [--json]</c> and <c>diffusion import pytorch FILE.pt --model PRESET|config.json
+/// [--key ema] --out RUN [--json]</c>: converts another library's checkpoint into a run directory
 /// that <c>sample</c> reads. Each source format is one subcommand built by <see cref="Subcommand"/> from a reader that returns
 /// an <see cref="ImportedModel"/>; everything after reading (the summary, writing the run, the errors) is shared.
 /// </summary>
@@ -18,17 +19,23 @@ public static class ImportCommand
         var command = new Command("import", "Convert a checkpoint from another library into a run directory that `diffusion sample` reads");
         command.Subcommands.Add(Subcommand("diffusers",
             "A diffusers UNet2DModel folder (config.json + diffusion_pytorch_model.safetensors; a pipeline folder with unet/ and scheduler/ also works)",
-            DiffusersUNet.Read));
+            (_, dir) => DiffusersUNet.Read(dir)));
+        var model = new Option<string>("--model") { Description = "The preset or model-config JSON whose state_dict names the file holds (e.g. dit-xl-2)", Required = true };
+        var key = new Option<string?>("--key") { Description = "The dict inside a training checkpoint to load, e.g. ema, model or state.ema (default: the top level)" };
+        command.Subcommands.Add(Subcommand("pytorch",
+            "A torch.save file (.pt/.pth/.bin, PyTorch ≥ 1.6 zip format) holding a state dict in the official names of DiT, the DDPM U-Net (diffusers' names) or U-ViT",
+            (r, file) => PyTorchStateDict.Read(file, Presets.Resolve(r.GetValue(model)!), r.GetValue(key)), model, key));
         return command;
     }
 
-    /// <summary>A <c>import NAME SOURCE --out RUN [--json]</c> subcommand reading SOURCE with <paramref name="read"/>.</summary>
-    public static Command Subcommand(string name, string sourceDescription, Func<string, ImportedModel> read)
+    /// <summary>A <c>import NAME SOURCE [options] --out RUN [--json]</c> subcommand reading SOURCE with <paramref name="read"/>.</summary>
+    public static Command Subcommand(string name, string sourceDescription, Func<ParseResult, string, ImportedModel> read, params Option[] options)
     {
         var source = new Argument<string>("source") { Description = sourceDescription };
         var outDir = new Option<string>("--out") { Description = "The run directory to write (a step-000000 checkpoint and latest)", Required = true };
         var json = CliSupport.JsonOption();
-        var command = CliSupport.Command(name, $"Import a {name} checkpoint", r => Run(read, r.GetValue(source)!, r.GetValue(outDir)!, r.GetValue(json)), outDir, json);
+        var command = CliSupport.Command(name, $"Import a {name} checkpoint",
+            r => Run(file => read(r, file), r.GetValue(source)!, r.GetValue(outDir)!, r.GetValue(json)), [.. options, outDir, json]);
         command.Arguments.Add(source);
         return command;
     }
@@ -61,9 +68,13 @@ public static class ImportCommand
         return 0;
     }
 
-    private static string Summarize(ModelConfig config) => config is UNetConfig u
-        ? $"unet {string.Join("×", u.Size)}×{u.InChannels}→{u.Out}, channels {u.Channels} × [{string.Join(", ", u.ChannelMult)}], {u.NumResBlocks} res blocks, "
+    private static string Summarize(ModelConfig config) => config switch
+    {
+        UNetConfig u => $"unet {string.Join("×", u.Size)}×{u.InChannels}→{u.Out}, channels {u.Channels} × [{string.Join(", ", u.ChannelMult)}], {u.NumResBlocks} res blocks, "
           + $"attention at [{string.Join(", ", u.AttentionResolutions)}]{(u.MidAttention ? " + mid" : "")} ({u.AttentionHeads} head{(u.AttentionHeads == 1 ? "" : "s")}), "
-          + $"GroupNorm {u.NormGroups} eps {u.NormEps:G}, padding {u.DownsamplePadding.ToString().ToLowerInvariant()}, sinusoidal flip_sin_to_cos={u.FlipSinToCos.ToString().ToLowerInvariant()} freq_shift={u.FreqShift:G}"
-        : config.GetType().Name;
+          + $"GroupNorm {u.NormGroups} eps {u.NormEps:G}, padding {u.DownsamplePadding.ToString().ToLowerInvariant()}, sinusoidal flip_sin_to_cos={u.FlipSinToCos.ToString().ToLowerInvariant()} freq_shift={u.FreqShift:G}",
+        DiTConfig d => $"dit {d.InputSize}×{d.InputSize}×{d.InChannels}, patch {d.PatchSize}, hidden {d.HiddenSize}, depth {d.Depth}, {d.NumHeads} heads, "
+            + $"{d.NumClasses} classes{(d.LearnSigma ? ", learned σ (its variance channels are not used by our samplers)" : "")}",
+        _ => config.GetType().Name,
+    };
 }

@@ -25,7 +25,7 @@ public sealed record ScoreMatchingLoss(ForwardSde Sde, Weighting Weighting = Wei
         var alpha = Sde.MeanCoefficient(t);                                             // (N)
         var sigma = Sde.Std(t);                                                         // (N)
         var xt = ForwardSde.Broadcast(alpha, x0) * x0 + ForwardSde.Broadcast(sigma, x0) * z;
-        var output = model.Forward(xt, NetworkTime.Continuous(t), conditioning, dropout);
+        var output = model.Predict(xt, NetworkTime.Continuous(t), conditioning, dropout);
         var epsHat = Predictions.ToEpsilon(prediction, output, xt, alpha, sigma);
         var perSample = LossWeights.PerSample((epsHat - z).square(), Reduction);        // (N)
         var weight = Weighting == Weighting.Likelihood ? Sde.Diffusion(t).square() / sigma.square() : torch.ones_like(t);

@@ -13,7 +13,7 @@ public static class ModelFunctions
 {
     /// <summary>The model in evaluation mode (no dropout), with fixed conditioning.</summary>
     public static NetworkFn Network(IScoreModel model, Conditioning? conditioning = null) =>
-        (x, t) => model.Forward(x, t, conditioning);
+        (x, t) => model.Predict(x, t, conditioning);
 
     /// <summary>
     /// Classifier-free guidance (Ho &amp; Salimans 2022 eq. 6): out = (1 + w)·out(x | c) − w·out(x | ∅), evaluated as one
@@ -25,7 +25,7 @@ public static class ModelFunctions
         using var scope = torch.NewDisposeScope();
         var n = x.shape[0];
         var both = torch.cat([labels, torch.full([n], nullLabel, ScalarType.Int64)], 0);           // (2N)
-        var output = model.Forward(torch.cat([x, x], 0), torch.cat([t, t], 0), new Conditioning(both)); // (2N, …)
+        var output = model.Predict(torch.cat([x, x], 0), torch.cat([t, t], 0), new Conditioning(both)); // (2N, …)
         var cond = output.narrow(0, 0, n);
         var uncond = output.narrow(0, n, n);
         return (cond * (1 + w) - uncond * w).MoveToOuterDisposeScope();
