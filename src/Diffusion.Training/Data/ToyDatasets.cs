@@ -127,6 +127,22 @@ public static class ToyDatasets
         }
     }
 
+    /// <summary>−log N(x; μ, Σ) of the <c>gaussian</c> set per point of x (N, 2), in float64: the true NLL of those points.</summary>
+    public static double[] GaussianNll(Tensor x)
+    {
+        var p = x.to(ScalarType.Float64).ToArray<double>();
+        var (s11, s12, s22) = (GaussianCovariance[0, 0], GaussianCovariance[0, 1], GaussianCovariance[1, 1]);
+        var det = s11 * s22 - s12 * s12;
+        var nll = new double[p.Length / 2];
+        for (var i = 0; i < nll.Length; i++)
+        {
+            var r1 = p[2 * i] - GaussianMean[0];
+            var r2 = p[2 * i + 1] - GaussianMean[1];
+            nll[i] = 0.5 * (s22 * r1 * r1 - 2 * s12 * r1 * r2 + s11 * r2 * r2) / det + 0.5 * Math.Log(det) + Math.Log(2 * Math.PI);
+        }
+        return nll;
+    }
+
     /// <summary>
     /// The correlated Gaussian N(μ, Σ): x = μ + L·z with z ~ N(0, I) and the Cholesky factor L = 0.5·[[1, 0], [0.8, 0.6]]
     /// (L·Lᵀ = Σ).
