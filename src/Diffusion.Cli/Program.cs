@@ -7,6 +7,7 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     TrainCommand.Create(),
     SampleCommand.Create(),
     PlotCommand.Create(),
+    LikelihoodCommand.Create(),
     DemoCommand.Create(),
     SummaryCommand.Create(),
     ConfigCommand.Create(),

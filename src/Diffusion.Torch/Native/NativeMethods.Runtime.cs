@@ -9,6 +9,8 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_is_leaf(TensorHandle t, out int value);
     [LibraryImport(Lib)] internal static partial int dt_backward(TensorHandle t, TensorHandle grad, int retainGraph);
     [LibraryImport(Lib)] internal static partial int dt_grad(TensorHandle t, out IntPtr grad);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_autograd_grad(IntPtr* outputs, int nOutputs, IntPtr* inputs, int nInputs,
+        IntPtr* gradOutputs, int retainGraph, int createGraph, int allowUnused, IntPtr* results);
     [LibraryImport(Lib)] internal static partial int dt_set_grad(TensorHandle t, TensorHandle grad);
     [LibraryImport(Lib)] internal static partial int dt_detach(TensorHandle t, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_detach_(TensorHandle t);

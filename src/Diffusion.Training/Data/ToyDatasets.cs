@@ -18,6 +18,7 @@ public static class ToyDatasets
         [DataSet.EightGaussians] = EightGaussians,
         [DataSet.Checkerboard] = Checkerboard,
         [DataSet.Circles] = Circles,
+        [DataSet.Gaussian] = Gaussian,
     };
 
     /// <summary>The toy sets, in the order the CLI lists them.</summary>
@@ -105,6 +106,55 @@ public static class ToyDatasets
         var points = torch.stack([theta.cos().mul(radius), theta.sin().mul(radius)], 1); // (n, 2)
         points = points.add(torch.randn([n, 2], g).mul(0.05));
         return Shuffle(points, g);
+    }
+
+    /// <summary>Mean μ of the <c>gaussian</c> set.</summary>
+    public static readonly double[] GaussianMean = [0.5, -0.25];
+
+    /// <summary>Covariance Σ = 0.25·[[1, 0.8], [0.8, 1]] of the <c>gaussian</c> set (std 0.5 per axis, correlation 0.8), row-major.</summary>
+    public static readonly double[,] GaussianCovariance = { { 0.25, 0.2 }, { 0.2, 0.25 } };
+
+    /// <summary>
+    /// Differential entropy of the <c>gaussian</c> set, ½·log((2πe)²·|Σ|) with |Σ| = 0.0225: 0.940757… nats, the
+    /// expected NLL of its own points under the true density (the target of <c>diffusion likelihood</c>).
+    /// </summary>
+    public static double GaussianEntropy
+    {
+        get
+        {
+            var det = GaussianCovariance[0, 0] * GaussianCovariance[1, 1] - GaussianCovariance[0, 1] * GaussianCovariance[1, 0];
+            return Math.Log(2 * Math.PI * Math.E) + 0.5 * Math.Log(det);
+        }
+    }
+
+    /// <summary>−log N(x; μ, Σ) of the <c>gaussian</c> set per point of x (N, 2), in float64: the true NLL of those points.</summary>
+    public static double[] GaussianNll(Tensor x)
+    {
+        var p = x.to(ScalarType.Float64).ToArray<double>();
+        var (s11, s12, s22) = (GaussianCovariance[0, 0], GaussianCovariance[0, 1], GaussianCovariance[1, 1]);
+        var det = s11 * s22 - s12 * s12;
+        var nll = new double[p.Length / 2];
+        for (var i = 0; i < nll.Length; i++)
+        {
+            var r1 = p[2 * i] - GaussianMean[0];
+            var r2 = p[2 * i + 1] - GaussianMean[1];
+            nll[i] = 0.5 * (s22 * r1 * r1 - 2 * s12 * r1 * r2 + s11 * r2 * r2) / det + 0.5 * Math.Log(det) + Math.Log(2 * Math.PI);
+        }
+        return nll;
+    }
+
+    /// <summary>
+    /// The correlated Gaussian N(μ, Σ): x = μ + L·z with z ~ N(0, I) and the Cholesky factor L = 0.5·[[1, 0], [0.8, 0.6]]
+    /// (L·Lᵀ = Σ).
+    /// </summary>
+    private static Tensor Gaussian(int n, Generator g)
+    {
+        var z = torch.randn([n, 2], g); // (n, 2)
+        var z1 = z.select(1, 0);
+        var z2 = z.select(1, 1);
+        var x1 = z1.mul(0.5).add(GaussianMean[0]);
+        var x2 = z1.mul(0.4).add(z2.mul(0.3)).add(GaussianMean[1]);
+        return torch.stack([x1, x2], 1);
     }
 
     private static Tensor Shuffle(Tensor points, Generator g) => points.index_select(0, torch.randperm(points.size(0), g));

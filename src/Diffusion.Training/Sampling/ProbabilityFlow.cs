@@ -51,63 +51,74 @@ public static class ProbabilityFlow
     {
         var ode = sde.Reverse(score, probabilityFlow: true);
         var n = shape[0];
+        return SamplingLoop.Run(() => sde.PriorSample(shape, generator), ForwardSde.T, eps, recordAt, (x, recorder) =>
+            Integrate((y, t) => ode.Drift(y, torch.full([n], t)), x, ForwardSde.T, eps, rtol, atol, maxNfe, recorder.Offer));
+    }
+
+    /// <summary>
+    /// The adaptive Dormand–Prince RK45 of <see cref="Rk45"/> on any dy/dt = f(y, t), from <paramref name="t0"/> to
+    /// <paramref name="t1"/> in either direction (the likelihood integrates ε → T). Takes ownership of
+    /// <paramref name="y0"/>, which must live outside dispose scopes, and returns the final state (outside them too)
+    /// with the number of evaluations of f; <paramref name="onStep"/> sees each accepted (t, y).
+    /// </summary>
+    internal static (Tensor Y, int Nfe) Integrate(Func<Tensor, double, Tensor> f, Tensor y0, double t0, double t1,
+        double rtol, double atol, int maxNfe, Action<double, Tensor>? onStep = null)
+    {
         var nfe = 0;
         Tensor F(Tensor y, double t)
         {
             nfe++;
-            return ode.Drift(y, torch.full([n], t));
+            return f(y, t);
         }
         double Rms(Tensor v) => v.square().mean().sqrt().item<double>();
 
-        return SamplingLoop.Run(() => sde.PriorSample(shape, generator), ForwardSde.T, eps, recordAt, (x, recorder) =>
+        var x = y0;
+        var t = t0;
+        var direction = Math.Sign(t1 - t0);
+        var f0 = F(x, t).DetachFromDisposeScope();
+        var h = InitialStep(x, f0, t, direction, rtol, atol, F, Rms);
+        var justRejected = false;
+        while (direction * (t1 - t) > 0)
         {
-            var t = ForwardSde.T;
-            var direction = -1.0;
-            var f0 = F(x, t).DetachFromDisposeScope();
-            var h = InitialStep(x, f0, t, direction, rtol, atol, F, Rms);
-            var justRejected = false;
-            while (direction * (eps - t) > 0)
+            if (nfe > maxNfe) throw new InvalidOperationException($"RK45 took more than {maxNfe} function evaluations (t = {t})");
+            using var scope = torch.NewDisposeScope();
+            var step = direction * Math.Min(Math.Abs(h), Math.Abs(t1 - t));
+            var k = new Tensor[7];
+            k[0] = f0;
+            for (var s = 1; s < 6; s++)
             {
-                if (nfe > maxNfe) throw new InvalidOperationException($"RK45 took more than {maxNfe} function evaluations (t = {t})");
-                using var scope = torch.NewDisposeScope();
-                var step = direction * Math.Min(Math.Abs(h), Math.Abs(eps - t));
-                var k = new Tensor[7];
-                k[0] = f0;
-                for (var s = 1; s < 6; s++)
-                {
-                    var y = x.alias();
-                    for (var j = 0; j < s; j++) if (A[s][j] != 0) y = y + k[j] * (step * A[s][j]);
-                    k[s] = F(y, t + C[s] * step);
-                }
-                var xNew = x.alias();
-                for (var s = 0; s < 6; s++) if (B[s] != 0) xNew = xNew + k[s] * (step * B[s]);
-                k[6] = F(xNew, t + step);
-                var err = k[0] * (step * E[0]);
-                for (var s = 1; s < 7; s++) if (E[s] != 0) err = err + k[s] * (step * E[s]);
-                var scale = x.abs().maximum(xNew.abs()) * rtol + atol;
-                var error = Rms(err / scale);
-                if (error <= 1)
-                {
-                    var factor = error == 0 ? 10 : Math.Min(10, 0.9 * Math.Pow(error, -0.2));
-                    if (justRejected) factor = Math.Min(1, factor);
-                    t += step;
-                    h = Math.Abs(step) * factor;
-                    justRejected = false;
-                    x = State.Replace(x, xNew);
-                    var fNew = k[6].DetachFromDisposeScope();
-                    f0.Dispose();
-                    f0 = fNew;
-                    recorder.Offer(t, x);
-                }
-                else
-                {
-                    h = Math.Abs(step) * Math.Max(0.2, 0.9 * Math.Pow(error, -0.2));
-                    justRejected = true;
-                }
+                var y = x.alias();
+                for (var j = 0; j < s; j++) if (A[s][j] != 0) y = y + k[j] * (step * A[s][j]);
+                k[s] = F(y, t + C[s] * step);
             }
-            f0.Dispose();
-            return (x, nfe);
-        });
+            var xNew = x.alias();
+            for (var s = 0; s < 6; s++) if (B[s] != 0) xNew = xNew + k[s] * (step * B[s]);
+            k[6] = F(xNew, t + step);
+            var err = k[0] * (step * E[0]);
+            for (var s = 1; s < 7; s++) if (E[s] != 0) err = err + k[s] * (step * E[s]);
+            var scale = x.abs().maximum(xNew.abs()) * rtol + atol;
+            var error = Rms(err / scale);
+            if (error <= 1)
+            {
+                var factor = error == 0 ? 10 : Math.Min(10, 0.9 * Math.Pow(error, -0.2));
+                if (justRejected) factor = Math.Min(1, factor);
+                t += step;
+                h = Math.Abs(step) * factor;
+                justRejected = false;
+                x = State.Replace(x, xNew);
+                var fNew = k[6].DetachFromDisposeScope();
+                f0.Dispose();
+                f0 = fNew;
+                onStep?.Invoke(t, x);
+            }
+            else
+            {
+                h = Math.Abs(step) * Math.Max(0.2, 0.9 * Math.Pow(error, -0.2));
+                justRejected = true;
+            }
+        }
+        f0.Dispose();
+        return (x, nfe);
     }
 
     /// <summary>Hairer, Nørsett &amp; Wanner's starting step (scipy's <c>select_initial_step</c>, order 4); one NFE.</summary>
