@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Diffusion.Primitives;
+using Diffusion.Torch;
 using Spectre.Console;
 
 namespace Diffusion.Cli.Commands;
@@ -12,12 +13,21 @@ internal static class CliSupport
     /// <summary>Progress bars and notes go to standard error, so standard output carries only results (and the --json line last).</summary>
     public static readonly IAnsiConsole Err = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
 
-    /// <summary>Runs a command body; bad input becomes one "error: …" line on standard error and exit code 1.</summary>
+    /// <summary>
+    /// Runs a command body; bad input, or a system without libtorch, becomes one "error: …" line on standard error and
+    /// exit code 1.
+    /// </summary>
     public static int Guard(Func<int> body)
     {
         try
         {
             return body();
+        }
+        // The shim's first load can happen inside a type initializer, which wraps what it throws.
+        catch (Exception e) when (Find<LibTorchNotFoundException>(e) is { } missing)
+        {
+            Console.Error.WriteLine($"error: {missing.Message}");
+            return 1;
         }
         catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException
                                       or InvalidDataException or JsonException or ConfigException or NotSupportedException)
@@ -25,6 +35,13 @@ internal static class CliSupport
             Console.Error.WriteLine($"error: {e.Message.Split('\n')[0]}");
             return 1;
         }
+    }
+
+    private static T? Find<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is T found) return found;
+        return null;
     }
 
     /// <summary>A command with these options whose action runs under <see cref="Guard"/>.</summary>

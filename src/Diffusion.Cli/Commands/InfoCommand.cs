@@ -10,14 +10,14 @@ public static class InfoCommand
     public static Command Create()
     {
         var command = new Command("info", "Print the libtorch version, threads, devices and CPU capability");
-        command.SetAction(_ =>
+        command.SetAction(_ => CliSupport.Guard(() =>
         {
             var table = new Table().AddColumns("", "");
             table.HideHeaders();
             foreach (var (key, value) in Facts()) table.AddRow(key, Markup.Escape(value));
             AnsiConsole.Write(table);
             return 0;
-        });
+        }));
         return command;
     }
 
