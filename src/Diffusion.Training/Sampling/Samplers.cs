@@ -62,7 +62,7 @@ public static class Samplers
     /// <summary>
     /// A σ-space sampler: D from the network through the process's σ(t) correspondence, the grid of <c>o.Grid</c> with
     /// <paramref name="steps"/> intervals, the prior x = σ_max·z (k-diffusion). The trajectory's times are the process's
-    /// own (t, or the DDPM step index; 0 at σ = 0).
+    /// own (t, or the DDPM step index), and time 0 is the final sample at σ = 0 only (DDPM's step 0, σ_min, reports 1e-6).
     /// </summary>
     public static SampleResult RunInSigmaSpace(SamplerKind kind, DiffusionProcess process, NetworkFn network, Prediction prediction,
         long[] shape, int steps, Generator generator, SamplerOptions o, IEnumerable<double>? recordAt = null)
@@ -70,7 +70,7 @@ public static class Samplers
         var schedule = SigmaSchedule.For(process, o.Eps);
         var denoiser = Denoisers.From(network, prediction, schedule);
         var sigmas = SigmaGrids.Make(o.Grid, steps, schedule);
-        double TimeAt(int i) => sigmas[i] == 0 ? 0 : schedule.Time(sigmas[i]);
+        double TimeAt(int i) => sigmas[i] == 0 ? 0 : Math.Max(schedule.Time(sigmas[i]), 1e-6);
         return SamplingLoop.Run(() => (torch.randn(shape, generator) * sigmas[0]).MoveToOuterDisposeScope(), TimeAt(0), 0, recordAt, (x, recorder) =>
         {
             void Observe(int i, Tensor state) => recorder.Offer(TimeAt(i), state);
