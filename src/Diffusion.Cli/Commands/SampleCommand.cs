@@ -14,14 +14,16 @@ using Spectre.Console;
 namespace Diffusion.Cli.Commands;
 
 /// <summary>
-/// <c>diffusion sample --checkpoint DIR [--sampler em|pc|ode|heun|ddpm|ddim] [--steps N] [--n N] [--seed N] [--guidance W]
+/// <c>diffusion sample --checkpoint DIR [--sampler em|pc|ode|heun|ddpm|ddim|edm-heun|edm-sde|dpmpp-2m|dpmpp-2m-sde|unipc]
+/// [--grid karras|uniform|logsnr] [--steps N] [--n N] [--seed N] [--guidance W]
 /// [--out FILE.png] [--metrics] [--json]</c>: samples from a checkpoint's EMA weights.
 /// </summary>
 public static class SampleCommand
 {
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
     private static readonly Option<string?> Sampler = new("--sampler") { Description = $"{SamplerKinds.Names.Help} (default: em for SDE models, ddpm for DDPM ones)" };
-    private static readonly Option<int?> Steps = new("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive)" };
+    private static readonly Option<int?> Steps = new("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive); for the σ-space samplers the number of σ intervals (default 18 for edm-heun, dpmpp-2m, unipc; 50 for edm-sde, dpmpp-2m-sde)" };
+    private static readonly Option<string> Grid = new("--grid") { Description = $"σ grid of the σ-space samplers: {SigmaGrids.Names.Help}", DefaultValueFactory = _ => "karras" };
     private static readonly Option<int> N = new("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the sampling generator", DefaultValueFactory = _ => 0UL };
     private static readonly Option<double?> Guidance = new("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" };
@@ -31,7 +33,7 @@ public static class SampleCommand
     private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
 
     private static int Run(ParseResult r)
     {
@@ -45,6 +47,7 @@ public static class SampleCommand
         if (n < 1) throw new ArgumentException($"--n {n}: need at least one sample");
         var steps = r.GetValue(Steps) ?? DefaultSteps(kind);
         var guidance = r.GetValue(Guidance);
+        var grid = SigmaGrids.Names.Parse(r.GetValue(Grid)!, "--grid");
 
         using var scope = torch.NewDisposeScope();
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
@@ -53,9 +56,10 @@ public static class SampleCommand
             : throw new ArgumentException("--guidance needs a class-conditional model (this one takes no class labels)");
         var clock = Stopwatch.StartNew();
         using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes,
-            options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance)));
+            options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid));
         var seconds = clock.Elapsed.TotalSeconds;
-        AnsiConsole.MarkupLine($"{n} samples with {Samplers.Name(kind)} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
+        var gridNote = Samplers.InSigmaSpace(kind) ? $", {SigmaGrids.Names.Name(grid)} σ grid, {steps} steps" : "";
+        AnsiConsole.MarkupLine($"{n} samples with {Samplers.Name(kind)}{gridNote} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
 
         double? swd = null;
         ImageStats? imageStats = null;
@@ -91,7 +95,8 @@ public static class SampleCommand
             else throw new ArgumentException($"--out: cannot plot samples of shape [{string.Join(", ", result.Samples.shape)}]");
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/]");
         }
-        if (r.GetValue(Json)) CliSupport.JsonLine(new { n, seconds = Math.Round(seconds, 3), nfe = result.Nfe, sampler = Samplers.Name(kind), swd,
+        if (r.GetValue(Json)) CliSupport.JsonLine(new { n, seconds = Math.Round(seconds, 3), nfe = result.Nfe, sampler = Samplers.Name(kind),
+            grid = Samplers.InSigmaSpace(kind) ? SigmaGrids.Names.Name(grid) : null, steps = kind == SamplerKind.Ode ? (int?)null : steps, swd,
             pixel_mean_rmse = imageStats?.MeanRmse, pixel_std_rmse = imageStats?.StdRmse });
         return 0;
     }
@@ -100,6 +105,8 @@ public static class SampleCommand
     {
         SamplerKind.EulerMaruyama or SamplerKind.PredictorCorrector => 500,
         SamplerKind.Ddpm => 1000,
+        SamplerKind.EdmHeun or SamplerKind.DpmPlusPlus2M or SamplerKind.UniPc => 18,
+        SamplerKind.EdmSde or SamplerKind.DpmPlusPlus2MSde => 50,
         _ => 100,
     };
 

@@ -1,0 +1,308 @@
+using Diffusion.Torch;
+using Diffusion.Training.Sampling;
+using Diffusion.Training.Schedules;
+using Diffusion.Training.Sde;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Diffusion.Training.Tests.Sampling;
+
+/// <summary>
+/// Conformance of the σ-space samplers on 2-D Gaussian data N(μ, Σ) (full covariance), in float64. In the VE form
+/// x_σ = x₀ + σn the marginal is N(μ, Σ + σ²I), the exact denoiser is D(x; σ) = μ + (Σ + σ²I)⁻¹Σ(x − μ), and the
+/// probability-flow ODE dx/dσ = (x − D)/σ = σ(Σ + σ²I)⁻¹(x − μ) (Karras et al. 2022 eq. 3 with σ(t) = t) is solved in
+/// Σ's eigenbasis by y(σ) = √(λ + σ²)·c, so its flow map is the affine x(σ₁) = μ + (Σ + σ₁²I)^{½}(Σ + σ₀²I)^{−½}(x(σ₀) − μ)
+/// (the map between the Gaussians N(μ, Σ + σ₀²I) → N(μ, Σ + σ₁²I) that commutes with Σ; cf. Song et al. 2021 eq. 13
+/// for linear SDEs). The network is the exact ε-predictor in the process's own time, written with the SDE classes, so
+/// D goes through the σ(t) correspondence under test.
+/// </summary>
+public class SigmaSamplerConformanceTests(ITestOutputHelper output)
+{
+    private static readonly double[] Mu = [1.0, -0.5];
+    private static readonly double[,] Cov = { { 0.5, 0.2 }, { 0.2, 0.3 } };
+
+    // ---- 2×2 symmetric matrix algebra in doubles ----
+
+    /// <summary>f(Σ + s·I) for a function of the eigenvalues.</summary>
+    private static double[,] Spectral(double shift, Func<double, double> f)
+    {
+        var (a, b, c) = (Cov[0, 0] + shift, Cov[0, 1], Cov[1, 1] + shift);
+        var mean = (a + c) / 2;
+        var rad = Math.Sqrt((a - c) * (a - c) / 4 + b * b);
+        var (l1, l2) = (mean + rad, mean - rad);
+        var theta = 0.5 * Math.Atan2(2 * b, a - c);
+        var (cs, sn) = (Math.Cos(theta), Math.Sin(theta));
+        var (f1, f2) = (f(l1), f(l2));
+        return new[,] { { f1 * cs * cs + f2 * sn * sn, (f1 - f2) * cs * sn }, { (f1 - f2) * cs * sn, f1 * sn * sn + f2 * cs * cs } };
+    }
+
+    private static double[,] Mul(double[,] p, double[,] q) => new[,]
+    {
+        { p[0, 0] * q[0, 0] + p[0, 1] * q[1, 0], p[0, 0] * q[0, 1] + p[0, 1] * q[1, 1] },
+        { p[1, 0] * q[0, 0] + p[1, 1] * q[1, 0], p[1, 0] * q[0, 1] + p[1, 1] * q[1, 1] },
+    };
+
+    /// <summary>μ + (x − μ)·Mᵀ for rows x (N, 2).</summary>
+    private static Tensor Affine(Tensor x, double[,] m)
+    {
+        using var scope = torch.NewDisposeScope();
+        var mu = torch.tensor(Mu, [1, 2]);
+        var mt = torch.tensor(new[,] { { m[0, 0], m[1, 0] }, { m[0, 1], m[1, 1] } });
+        return (mu + (x - mu).matmul(mt)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The exact denoiser (Σ + σ²I)⁻¹Σ, applied affinely.</summary>
+    public static DenoiserFn ExactDenoiser => (x, sigma) => Affine(x, Mul(Spectral(sigma * sigma, l => 1 / l), Spectral(0, l => l)));
+
+    /// <summary>The exact probability-flow solution from σ₀ to σ₁.</summary>
+    private static Tensor Flow(Tensor x, double from, double to) =>
+        Affine(x, Mul(Spectral(to * to, Math.Sqrt), Spectral(from * from, l => 1 / Math.Sqrt(l))));
+
+    /// <summary>E[ε | x_t] = s·(α²Σ + s²I)⁻¹(x_t − αμ) at the SDE time the network input t·999 encodes.</summary>
+    private static NetworkFn ExactEpsilonNetwork(ForwardSde sde, Action? onCall = null) => (x, networkTime) =>
+    {
+        onCall?.Invoke();
+        using var scope = torch.NewDisposeScope();
+        var t = networkTime[0].item<double>() / NetworkTime.ContinuousScale;
+        var alpha = sde.MeanCoefficient(torch.full([1], t, ScalarType.Float64)).item<double>();
+        var s = sde.Std(torch.full([1], t, ScalarType.Float64)).item<double>();
+        var m = Spectral(0, l => s / (alpha * alpha * l + s * s));                    // s(α²Σ + s²I)⁻¹
+        var mu = torch.tensor(Mu, [1, 2]) * alpha;
+        var mt = torch.tensor(new[,] { { m[0, 0], m[1, 0] }, { m[0, 1], m[1, 1] } });
+        return (x - mu).matmul(mt).MoveToOuterDisposeScope();
+    };
+
+    private static ForwardSde Make(string kind) => kind switch { "vp" => new VpSde(), "subvp" => new SubVpSde(), _ => new VeSde(0.01, 50) };
+
+    private static DiffusionProcess Process(string kind) => DiffusionProcess.Create(kind switch
+    {
+        "vp" => ProcessKind.Vp, "subvp" => ProcessKind.SubVp, _ => ProcessKind.Ve,
+    });
+
+    public delegate (Tensor X, int Nfe) Solver(DenoiserFn d, Tensor x, IReadOnlyList<double> sigmas);
+
+    public static readonly Dictionary<string, (Solver Run, double Order)> Solvers = new()
+    {
+        ["edm-heun"] = ((d, x, s) => SigmaSamplers.EdmHeun(d, x, s), 2),
+        ["dpmpp-2m"] = ((d, x, s) => SigmaSamplers.DpmPlusPlus2M(d, x, s), 2),
+        // UniC raises UniP-p's order by one (Zhao et al. 2023 Thm 3.1–3.2): UniPC-2 is third order, UniPC-3 fourth.
+        ["unipc-2"] = ((d, x, s) => SigmaSamplers.UniPc(d, x, s, order: 2), 3),
+        ["unipc-3"] = ((d, x, s) => SigmaSamplers.UniPc(d, x, s, order: 3, lowerOrderFinal: false), 4),
+        // Deliberately wrong: Heun without its trapezoidal correction is Euler, first order. It must fail the order test.
+        ["broken-heun"] = ((d, x, s) => BrokenHeun(d, x, s), 2),
+    };
+
+    private static (Tensor X, int Nfe) BrokenHeun(DenoiserFn d, Tensor x, IReadOnlyList<double> sigmas)
+    {
+        var current = x;
+        for (var i = 0; i < sigmas.Count - 1; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var next = (current + (current - d(current, sigmas[i])) / sigmas[i] * (sigmas[i + 1] - sigmas[i])).DetachFromDisposeScope();
+            current.Dispose();
+            current = next;
+        }
+        return (current, sigmas.Count - 1);
+    }
+
+    public static readonly int[] StepCounts = [16, 32, 64, 128];
+
+    /// <summary>Max-abs errors against the exact PF solution at <see cref="StepCounts"/> steps, and the fitted order −d log err / d log n.</summary>
+    private (double[] Errors, double Order) Convergence(string solver, string kind, SigmaGridKind grid)
+    {
+        var process = Process(kind);
+        var schedule = SigmaSchedule.For(process);
+        var denoiser = Denoisers.From(ExactEpsilonNetwork(process.Sde!), Prediction.Epsilon, schedule);
+        var errors = new double[StepCounts.Length];
+        for (var k = 0; k < StepCounts.Length; k++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var sigmas = SigmaGrids.Make(grid, StepCounts[k], schedule);
+            using var g = new Generator(7);
+            var prior = torch.randn([64, 2], g, ScalarType.Float64) * sigmas[0];
+            // Every solver's step to σ = 0 is x = D(x; σ_last), so the exact answer is D of the exact flow to σ_last.
+            var last = sigmas[^2];
+            var exact = ExactDenoiser(Flow(prior, sigmas[0], last), last);
+            var (x, _) = Solvers[solver].Run(denoiser, prior.clone(), sigmas);
+            errors[k] = (x - exact).abs().max().item<double>();
+            x.Dispose();
+        }
+        var logs = StepCounts.Select(n => Math.Log(n)).ToArray();
+        var logErrors = errors.Select(e => Math.Log(e)).ToArray();
+        var (mx, my) = (logs.Average(), logErrors.Average());
+        var slope = logs.Zip(logErrors, (a, b) => (a - mx) * (b - my)).Sum() / logs.Sum(a => (a - mx) * (a - mx));
+        output.WriteLine($"{solver} {kind} {SigmaGrids.Names.Name(grid)}: errors {string.Join(", ", errors.Select(e => e.ToString("E2")))}; order {-slope:F2}");
+        return (errors, -slope);
+    }
+
+    public static TheoryData<string, string, SigmaGridKind> Cases()
+    {
+        var data = new TheoryData<string, string, SigmaGridKind>();
+        foreach (var solver in new[] { "edm-heun", "dpmpp-2m", "unipc-2", "unipc-3" })
+        foreach (var kind in new[] { "vp", "ve" })
+            data.Add(solver, kind, SigmaGridKind.Karras);
+        data.Add("edm-heun", "subvp", SigmaGridKind.Karras);
+        data.Add("dpmpp-2m", "vp", SigmaGridKind.LogSnr);
+        data.Add("unipc-2", "ve", SigmaGridKind.LogSnr);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void A_deterministic_solver_converges_to_the_exact_flow_at_its_order(string solver, string kind, SigmaGridKind grid)
+    {
+        var (errors, order) = Convergence(solver, kind, grid);
+        Assert.All(errors, e => Assert.True(e > 1e-11, $"error {e} is at float64 noise: the fit would measure rounding"));
+        Assert.InRange(order, Solvers[solver].Order - 0.3, Solvers[solver].Order + 0.5);
+        Assert.True(errors[^1] < 5e-3, $"error {errors[^1]} at {StepCounts[^1]} steps");
+    }
+
+    [Fact]
+    public void A_solver_without_its_second_order_correction_fails_the_order_test()
+    {
+        var (_, order) = Convergence("broken-heun", "vp", SigmaGridKind.Karras);
+        Assert.False(order >= Solvers["broken-heun"].Order - 0.3, $"the broken solver measured order {order:F2}");
+    }
+
+    [Theory]
+    [InlineData("vp")]
+    [InlineData("subvp")]
+    [InlineData("ve")]
+    public void The_correspondence_inverts_and_the_network_denoiser_is_the_exact_one(string kind)
+    {
+        var sde = Make(kind);
+        var schedule = SigmaSchedule.For(Process(kind));
+        foreach (var t in new[] { 1e-3, 0.01, 0.3, 0.7, 1.0 })
+        {
+            var (alpha, s) = sde.Marginal(t);
+            Assert.Equal(s / alpha, schedule.Sigma(t), 1e-9 * s / alpha);
+            Assert.Equal(t, schedule.Time(schedule.Sigma(t)), 1e-12);
+            Assert.Equal(alpha, schedule.Alpha(schedule.Sigma(t)), 1e-12);
+        }
+        var denoiser = Denoisers.From(ExactEpsilonNetwork(sde), Prediction.Epsilon, schedule);
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(3);
+        foreach (var sigma in new[] { schedule.SigmaMin, 0.5, 3.0, schedule.SigmaMax })
+        {
+            var x = torch.randn([16, 2], g, ScalarType.Float64) * sigma;
+            Assert.True((denoiser(x, sigma) - ExactDenoiser(x, sigma)).abs().max().item<double>() < 1e-9);
+        }
+    }
+
+    [Fact]
+    public void Ddpm_sigmas_interpolate_between_steps_and_invert()
+    {
+        var schedule = DdpmSchedule.Linear();
+        var sigmas = new DdpmSigmas(schedule);
+        foreach (var k in new[] { 0, 1, 10, 500, 999 })
+        {
+            var bar = schedule.AlphasCumprod[k];
+            Assert.Equal(Math.Sqrt((1 - bar) / bar), sigmas.Sigma(k), 1e-12);
+            Assert.Equal(k, sigmas.Time(sigmas.Sigma(k)), 1e-9);
+            Assert.Equal(Math.Sqrt(bar), sigmas.Alpha(sigmas.Sigma(k)), 1e-12);
+        }
+        Assert.Equal(10.25, sigmas.Time(sigmas.Sigma(10.25)), 1e-9);
+        Assert.Equal(10, new DdpmSigmas(schedule, Quantize: true).Time(sigmas.Sigma(10.25)));
+        Assert.Equal(0, sigmas.Time(sigmas.SigmaMin / 2));                            // clamped below the first step
+    }
+
+    [Fact]
+    public void Grids_are_descending_with_the_configured_ends_and_a_final_zero()
+    {
+        var schedule = SigmaSchedule.For(Process("vp"));
+        foreach (var kind in Enum.GetValues<SigmaGridKind>())
+        {
+            var s = SigmaGrids.Make(kind, 10, schedule);
+            Assert.Equal(11, s.Length);
+            Assert.Equal(schedule.SigmaMax, s[0], 1e-9 * s[0]);
+            Assert.Equal(schedule.SigmaMin, s[^2], 1e-9);
+            Assert.Equal(0, s[^1]);
+            Assert.True(s.Zip(s.Skip(1)).All(p => p.First > p.Second));
+        }
+        var logSnr = SigmaGrids.LogSnr(5, 0.01, 100);
+        Assert.Equal(Math.Log(logSnr[0]) - Math.Log(logSnr[1]), Math.Log(logSnr[2]) - Math.Log(logSnr[3]), 1e-12);
+        var karras = SigmaGrids.Karras(3, 0.002, 80);                                   // ρ = 7: the middle level
+        Assert.Equal(Math.Pow((Math.Pow(80, 1 / 7.0) + Math.Pow(0.002, 1 / 7.0)) / 2, 7), karras[1], 1e-12);
+    }
+
+    [Theory]
+    [InlineData("edm-heun", 35)]
+    [InlineData("dpmpp-2m", 18)]
+    [InlineData("unipc-2", 18)]
+    [InlineData("unipc-3", 18)]
+    public void Nfe_is_counted_as_the_papers_count_it(string solver, int nfe)
+    {
+        var schedule = SigmaSchedule.For(Process("vp"));
+        var calls = 0;
+        var denoiser = Denoisers.From(ExactEpsilonNetwork(new VpSde(), () => calls++), Prediction.Epsilon, schedule);
+        using var g = new Generator(1);
+        var sigmas = SigmaGrids.Make(SigmaGridKind.Karras, 18, schedule);
+        var (x, counted) = Solvers[solver].Run(denoiser, torch.randn([4, 2], g, ScalarType.Float64) * sigmas[0], sigmas);
+        x.Dispose();
+        Assert.Equal(nfe, counted);
+        Assert.Equal(nfe, calls);
+    }
+
+    /// <summary>Sample mean and covariance of the stochastic samplers within 5 standard errors of N(μ, Σ).</summary>
+    [Theory]
+    [InlineData("edm-sde", "vp")]
+    [InlineData("edm-sde", "ve")]
+    [InlineData("dpmpp-2m-sde", "vp")]
+    [InlineData("dpmpp-2m-sde", "ve")]
+    public void A_stochastic_sampler_draws_the_target_distribution(string solver, string kind)
+    {
+        const int n = 20000;
+        var schedule = SigmaSchedule.For(Process(kind));
+        var denoiser = Denoisers.From(ExactEpsilonNetwork(Make(kind)), Prediction.Epsilon, schedule);
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(11);
+        var sigmas = SigmaGrids.Make(SigmaGridKind.Karras, 100, schedule);
+        var prior = torch.randn([n, 2], g, ScalarType.Float64) * sigmas[0];
+        var (x, _) = solver == "edm-sde"
+            ? SigmaSamplers.EdmHeun(denoiser, prior, sigmas, EdmChurn.ImageNet with { Noise = 1 }, g)
+            : SigmaSamplers.DpmPlusPlus2MSde(denoiser, prior, sigmas, 1, g);
+        var mean = x.mean(0);
+        var centred = x - mean;
+        var cov = centred.T.matmul(centred) / (n - 1);
+        output.WriteLine($"{solver} {kind}: mean {string.Join(", ", mean.ToArray<double>().Select(v => v.ToString("F4")))}, cov {string.Join(", ", cov.flatten().ToArray<double>().Select(v => v.ToString("F4")))}");
+        for (var d = 0; d < 2; d++)
+        {
+            Assert.InRange(mean[d].item<double>(), Mu[d] - 5 * Math.Sqrt(Cov[d, d] / n), Mu[d] + 5 * Math.Sqrt(Cov[d, d] / n));
+            for (var e = 0; e < 2; e++)
+            {
+                var se = Math.Sqrt((Cov[d, d] * Cov[e, e] + Cov[d, e] * Cov[d, e]) / n);     // SE of a Gaussian sample covariance
+                Assert.InRange(cov[d, e].item<double>(), Cov[d, e] - 5 * se, Cov[d, e] + 5 * se);
+            }
+        }
+        x.Dispose();
+    }
+
+    [Theory]
+    [InlineData(SamplerKind.EdmHeun)]
+    [InlineData(SamplerKind.EdmSde)]
+    [InlineData(SamplerKind.DpmPlusPlus2M)]
+    [InlineData(SamplerKind.DpmPlusPlus2MSde)]
+    [InlineData(SamplerKind.UniPc)]
+    public void Same_seed_gives_bitwise_the_same_samples_on_every_process(SamplerKind kind)
+    {
+        foreach (var process in new[] { DiffusionProcess.Create(ProcessKind.Vp), DiffusionProcess.Create(ProcessKind.Ve), DiffusionProcess.Create(ProcessKind.Ddpm) })
+        {
+            NetworkFn network = process.Sde is { } sde
+                ? (x, t) => ExactEpsilonNetwork(sde)(x.@double(), t.@double()).@float()
+                : (x, t) => GaussianSamplerTests.ExactNoise(process.Schedule!)(x, t.round().@long());
+            SampleResult Run(ulong seed)
+            {
+                using var g = new Generator(seed);
+                return Samplers.Run(kind, process, network, Prediction.Epsilon, [64, 2], 12, g, recordAt: [1000, 0.5, 0]);
+            }
+            using var a = Run(5);
+            using var b = Run(5);
+            using var c = Run(6);
+            Assert.True(a.Samples.equal(b.Samples));
+            Assert.False(a.Samples.equal(c.Samples));
+            Assert.Equal(3, a.Trajectory.Count);
+            Assert.True(a.Trajectory[^1].X.equal(a.Samples));
+            Assert.Null(Samplers.Incompatibility(kind, process));
+        }
+    }
+}
