@@ -27,6 +27,9 @@ public sealed class UnrepresentableException(string source, IReadOnlyList<string
 public sealed record ImportedModel(string Source, ModelConfig Model, TrainingConfig Training, IReadOnlyDictionary<string, Tensor> Weights,
     long ParameterCount, IReadOnlyList<string> Notes) : IDisposable
 {
+    /// <summary>The process of Ho et al.'s DDPM and of DiT: linear β 1e-4 → 0.02 over 1000 steps.</summary>
+    public static TrainingConfig DdpmLinear => new() { Sde = ProcessKind.Ddpm, Schedule = BetaSchedule.Linear };
+
     public void Dispose()
     {
         foreach (var t in Weights.Values) t.Dispose();
@@ -267,19 +270,15 @@ public static class DiffusersUNet
             AttentionResolutions = attentionLevels.Select(i => top >> i).ToArray(),
             MidAttention = midAttention.Value,
             AttentionHeads = heads,
-            Norm = NormKind.Group,
             NormGroups = groups.Value,
             NormEps = eps.Value,
             Dropout = dropout.Value,
-            TimeEmbedding = TimeEmbeddingKind.Sinusoidal,
             TimeEmbedMult = timeMult.Value,
             FlipSinToCos = flip.Value,
             FreqShift = shift.Value,
-            Down = DownsampleKind.StridedConv,
             DownsamplePadding = pad.Value,
-            Up = UpsampleKind.NearestConv,
-            Skip = SkipMode.Concat,
-            Target = PredictionTarget.Noise,
+            // The rest stays at UNetConfig's defaults, which are DDPM's layout as UNet2DModel builds it: GroupNorm,
+            // sinusoidal time features, strided-conv down, nearest + conv up, concatenated skips, ε-prediction.
         };
     }
 
@@ -289,7 +288,7 @@ public static class DiffusersUNet
     /// </summary>
     public static (TrainingConfig Training, PredictionTarget Target) MapScheduler(JsonObject? s, List<string> problems, List<string> notes)
     {
-        var training = new TrainingConfig { Sde = ProcessKind.Ddpm, Schedule = BetaSchedule.Linear };
+        var training = ImportedModel.DdpmLinear;
         if (s is null) return (training, PredictionTarget.Noise);
         s = Parsed(s);
         void Bad(string key, string why) => problems.Add($"scheduler {key}: {Show(s[key])} ({why})");

@@ -3,8 +3,6 @@ using Diffusion.Torch;
 using Diffusion.Torch.Serialization;
 using Diffusion.Training.Data;
 using Diffusion.Training.Loop;
-using Diffusion.Training.Schedules;
-using Diffusion.Training.Sde;
 
 namespace Diffusion.Training.Import;
 
@@ -38,7 +36,7 @@ public static class PyTorchStateDict
         WeightCopy.Load(model.Parameters, loaded, source);
         var weights = WeightCopy.Named(model.Parameters).ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope());
         notes.Add("process: DDPM, linear β 1e-4 → 0.02 over 1000 steps (the official training setup of DiT and DDPM)");
-        var training = new TrainingConfig { Sde = ProcessKind.Ddpm, Schedule = BetaSchedule.Linear, Data = new DataRef.Path(Path.GetFullPath(file)) };
+        var training = ImportedModel.DdpmLinear with { Data = new DataRef.Path(Path.GetFullPath(file)) };
         return new ImportedModel(source, config, training, weights, model.Parameters.Count(), notes);
     }
 }
