@@ -3,6 +3,7 @@
 
 OUT/unet/config.json                       UNet2DModel's config, in diffusers' own keys and values
 OUT/unet/diffusion_pytorch_model.safetensors  random weights (every tensor redrawn), diffusers' state_dict names
+OUT/unet/diffusion_pytorch_model.bin       the same state dict written by torch.save (diffusers' older weight format)
 OUT/scheduler/scheduler_config.json        the DDPMScheduler config
 OUT/inputs.safetensors, OUT/outputs.safetensors  x, t and the reference model's output y
 
@@ -152,6 +153,8 @@ def main(out, case):
     with open(os.path.join(out, "scheduler", "scheduler_config.json"), "w", encoding="utf-8") as f:
         json.dump(sched_cfg, f, indent=2)
     safetensors_io.save(os.path.join(out, "unet", "diffusion_pytorch_model.safetensors"), model.state_dict())
+    # The same weights as diffusers' older .bin (a torch.save zip of the state dict), for `import pytorch`.
+    torch.save(model.state_dict(), os.path.join(out, "unet", "diffusion_pytorch_model.bin"))
     safetensors_io.save(os.path.join(out, "inputs.safetensors"), {"x": x, "t": t})
     safetensors_io.save(os.path.join(out, "outputs.safetensors"), {"y": y.contiguous()})
 

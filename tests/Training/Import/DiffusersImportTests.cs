@@ -26,7 +26,7 @@ public sealed class DiffusersImportTests(ITestOutputHelper output)
     private static string Script => Path.Combine(AppContext.BaseDirectory, "Fixtures", "make_diffusers_unet.py");
 
     /// <summary>Writes the fixture folder of a case ("ddpm": google/ddpm-cifar10-32's settings; "defaults": UNet2DModel's).</summary>
-    private static string Fixture(string name)
+    internal static string Fixture(string name)
     {
         var dir = Support.TempDir("diffusers-" + name);
         var start = new ProcessStartInfo(Preconditions.Python) { RedirectStandardOutput = true, RedirectStandardError = true };

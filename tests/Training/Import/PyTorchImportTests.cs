@@ -61,6 +61,28 @@ public sealed class PyTorchImportTests(ITestOutputHelper output)
         Assert.True(ImportedError(fixture, run) <= RelativeError.Tolerance);
     }
 
+    /// <summary>
+    /// The DDPM layout: a diffusers-named U-Net state dict written by torch.save (diffusion_pytorch_model.bin), imported with
+    /// the model config that the diffusers importer maps from the same folder, reproduces the transcription of UNet2DModel.
+    /// </summary>
+    [PythonTorchFact]
+    public void A_ddpm_unet_state_dict_in_diffusers_names_imports_and_reproduces_the_official_model()
+    {
+        var fixture = DiffusersImportTests.Fixture("ddpm");
+        var config = DiffusersUNet.MapConfig(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixture, "unet", "config.json")))!.AsObject());
+        var run = Path.Combine(fixture, "pt-run");
+        using (var imported = PyTorchStateDict.Read(Path.Combine(fixture, "unet", "diffusion_pytorch_model.bin"), config))
+            Checkpoint.SaveImported(run, imported.Model, imported.Training, imported.Weights, imported.Source);
+        using var scope = torch.NewDisposeScope();
+        using var model = Checkpoint.LoadModel(Checkpoint.Find(run)!);
+        var inputs = Safetensors.Load(Path.Combine(fixture, "inputs.safetensors"));
+        var theirs = Safetensors.Load(Path.Combine(fixture, "outputs.safetensors"))["y"];
+        using var noGrad = torch.no_grad();
+        var worst = RelativeError.Max(model.Forward(inputs["x"], inputs["t"]).contiguous().ToArray<float>(), theirs.contiguous().ToArray<float>());
+        output.WriteLine($"max |ours - theirs| / (|theirs| + rms(theirs)) = {worst:E3}");
+        Assert.True(worst <= RelativeError.Tolerance);
+    }
+
     [PythonTorchFact]
     public void The_cli_imports_a_run_that_sample_reads_and_names_what_does_not_fit()
     {
