@@ -13,5 +13,6 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     ConfigCommand.Create(),
     BenchCommand.Create(),
     ImportCommand.Create(),
+    SamplersCommand.Create(),
 };
 return root.Parse(args).Invoke();

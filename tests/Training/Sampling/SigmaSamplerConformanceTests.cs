@@ -8,89 +8,29 @@ using Xunit.Abstractions;
 namespace Diffusion.Training.Tests.Sampling;
 
 /// <summary>
-/// Conformance of the σ-space samplers on 2-D Gaussian data N(μ, Σ) (full covariance), in float64. In the VE form
-/// x_σ = x₀ + σn the marginal is N(μ, Σ + σ²I), the exact denoiser is D(x; σ) = μ + (Σ + σ²I)⁻¹Σ(x − μ), and the
-/// probability-flow ODE dx/dσ = (x − D)/σ = σ(Σ + σ²I)⁻¹(x − μ) (Karras et al. 2022 eq. 3 with σ(t) = t) is solved in
-/// Σ's eigenbasis by y(σ) = √(λ + σ²)·c, so its flow map is the affine x(σ₁) = μ + (Σ + σ₁²I)^{½}(Σ + σ₀²I)^{−½}(x(σ₀) − μ)
-/// (the map between the Gaussians N(μ, Σ + σ₀²I) → N(μ, Σ + σ₁²I) that commutes with Σ; cf. Song et al. 2021 eq. 13
-/// for linear SDEs). The network is the exact ε-predictor in the process's own time, written with the SDE classes, so
-/// D goes through the σ(t) correspondence under test.
+/// Conformance of the σ-space samplers on 2-D Gaussian data N(μ, Σ) (full covariance), in float64, against the
+/// closed-form denoiser and probability-flow map of <see cref="GaussianData"/> (the setup `diffusion samplers` plots);
+/// the orders are measured by <see cref="SamplerConvergence"/>. The network is the exact ε-predictor in the process's
+/// own time, so D goes through the σ(t) correspondence under test.
 /// </summary>
 public class SigmaSamplerConformanceTests(ITestOutputHelper output)
 {
-    private static readonly double[] Mu = [1.0, -0.5];
-    private static readonly double[,] Cov = { { 0.5, 0.2 }, { 0.2, 0.3 } };
+    private static readonly double[] Mu = GaussianData.Mu;
+    private static readonly double[,] Cov = GaussianData.Cov;
 
-    // ---- 2×2 symmetric matrix algebra in doubles ----
+    private static DenoiserFn ExactDenoiser => GaussianData.ExactDenoiser;
 
-    /// <summary>f(Σ + s·I) for a function of the eigenvalues.</summary>
-    private static double[,] Spectral(double shift, Func<double, double> f)
-    {
-        var (a, b, c) = (Cov[0, 0] + shift, Cov[0, 1], Cov[1, 1] + shift);
-        var mean = (a + c) / 2;
-        var rad = Math.Sqrt((a - c) * (a - c) / 4 + b * b);
-        var (l1, l2) = (mean + rad, mean - rad);
-        var theta = 0.5 * Math.Atan2(2 * b, a - c);
-        var (cs, sn) = (Math.Cos(theta), Math.Sin(theta));
-        var (f1, f2) = (f(l1), f(l2));
-        return new[,] { { f1 * cs * cs + f2 * sn * sn, (f1 - f2) * cs * sn }, { (f1 - f2) * cs * sn, f1 * sn * sn + f2 * cs * cs } };
-    }
-
-    private static double[,] Mul(double[,] p, double[,] q) => new[,]
-    {
-        { p[0, 0] * q[0, 0] + p[0, 1] * q[1, 0], p[0, 0] * q[0, 1] + p[0, 1] * q[1, 1] },
-        { p[1, 0] * q[0, 0] + p[1, 1] * q[1, 0], p[1, 0] * q[0, 1] + p[1, 1] * q[1, 1] },
-    };
-
-    /// <summary>μ + (x − μ)·Mᵀ for rows x (N, 2).</summary>
-    private static Tensor Affine(Tensor x, double[,] m)
-    {
-        using var scope = torch.NewDisposeScope();
-        var mu = torch.tensor(Mu, [1, 2]);
-        var mt = torch.tensor(new[,] { { m[0, 0], m[1, 0] }, { m[0, 1], m[1, 1] } });
-        return (mu + (x - mu).matmul(mt)).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>The exact denoiser (Σ + σ²I)⁻¹Σ, applied affinely.</summary>
-    public static DenoiserFn ExactDenoiser => (x, sigma) => Affine(x, Mul(Spectral(sigma * sigma, l => 1 / l), Spectral(0, l => l)));
-
-    /// <summary>The exact probability-flow solution from σ₀ to σ₁.</summary>
-    private static Tensor Flow(Tensor x, double from, double to) =>
-        Affine(x, Mul(Spectral(to * to, Math.Sqrt), Spectral(from * from, l => 1 / Math.Sqrt(l))));
-
-    /// <summary>E[ε | x_t] = s·(α²Σ + s²I)⁻¹(x_t − αμ) at the SDE time the network input t·999 encodes.</summary>
-    private static NetworkFn ExactEpsilonNetwork(ForwardSde sde, Action? onCall = null) => (x, networkTime) =>
-    {
-        onCall?.Invoke();
-        using var scope = torch.NewDisposeScope();
-        var t = networkTime[0].item<double>() / NetworkTime.ContinuousScale;
-        var alpha = sde.MeanCoefficient(torch.full([1], t, ScalarType.Float64)).item<double>();
-        var s = sde.Std(torch.full([1], t, ScalarType.Float64)).item<double>();
-        var m = Spectral(0, l => s / (alpha * alpha * l + s * s));                    // s(α²Σ + s²I)⁻¹
-        var mu = torch.tensor(Mu, [1, 2]) * alpha;
-        var mt = torch.tensor(new[,] { { m[0, 0], m[1, 0] }, { m[0, 1], m[1, 1] } });
-        return (x - mu).matmul(mt).MoveToOuterDisposeScope();
-    };
+    private static NetworkFn ExactEpsilonNetwork(ForwardSde sde, Action? onCall = null) => GaussianData.ExactEpsilonNetwork(sde, onCall);
 
     private static ForwardSde Make(string kind) => kind switch { "vp" => new VpSde(), "subvp" => new SubVpSde(), _ => new VeSde(0.01, 50) };
 
-    private static DiffusionProcess Process(string kind) => DiffusionProcess.Create(kind switch
-    {
-        "vp" => ProcessKind.Vp, "subvp" => ProcessKind.SubVp, _ => ProcessKind.Ve,
-    });
+    private static ProcessKind KindOf(string kind) => kind switch { "vp" => ProcessKind.Vp, "subvp" => ProcessKind.SubVp, _ => ProcessKind.Ve };
 
-    public delegate (Tensor X, int Nfe) Solver(DenoiserFn d, Tensor x, IReadOnlyList<double> sigmas);
+    private static DiffusionProcess Process(string kind) => DiffusionProcess.Create(KindOf(kind));
 
-    public static readonly Dictionary<string, (Solver Run, double Order)> Solvers = new()
-    {
-        ["edm-heun"] = ((d, x, s) => SigmaSamplers.EdmHeun(d, x, s), 2),
-        ["dpmpp-2m"] = ((d, x, s) => SigmaSamplers.DpmPlusPlus2M(d, x, s), 2),
-        // UniC raises UniP-p's order by one (Zhao et al. 2023 Thm 3.1–3.2): UniPC-2 is third order, UniPC-3 fourth.
-        ["unipc-2"] = ((d, x, s) => SigmaSamplers.UniPc(d, x, s, order: 2), 3),
-        ["unipc-3"] = ((d, x, s) => SigmaSamplers.UniPc(d, x, s, order: 3, lowerOrderFinal: false), 4),
-        // Deliberately wrong: Heun without its trapezoidal correction is Euler, first order. It must fail the order test.
-        ["broken-heun"] = ((d, x, s) => BrokenHeun(d, x, s), 2),
-    };
+    /// <summary>The library's solvers, and one deliberately wrong: Heun without its trapezoidal correction is Euler, first order. It must fail the order test.</summary>
+    private static (SigmaSolver Run, double Order) Solver(string name) =>
+        name == "broken-heun" ? (BrokenHeun, 2) : SamplerConvergence.Solver(name) is var s ? (s.Run, s.Order) : default;
 
     private static (Tensor X, int Nfe) BrokenHeun(DenoiserFn d, Tensor x, IReadOnlyList<double> sigmas)
     {
@@ -105,34 +45,14 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
         return (current, sigmas.Count - 1);
     }
 
-    public static readonly int[] StepCounts = [16, 32, 64, 128];
-
-    /// <summary>Max-abs errors against the exact PF solution at <see cref="StepCounts"/> steps, and the fitted order −d log err / d log n.</summary>
+    /// <summary>Max-abs errors against the exact PF solution at <see cref="SamplerConvergence.FitSteps"/> steps, and the fitted order −d log err / d log NFE.</summary>
     private (double[] Errors, double Order) Convergence(string solver, string kind, SigmaGridKind grid)
     {
-        var process = Process(kind);
-        var schedule = SigmaSchedule.For(process);
-        var denoiser = Denoisers.From(ExactEpsilonNetwork(process.Sde!), Prediction.Epsilon, schedule);
-        var errors = new double[StepCounts.Length];
-        for (var k = 0; k < StepCounts.Length; k++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var sigmas = SigmaGrids.Make(grid, StepCounts[k], schedule);
-            using var g = new Generator(7);
-            var prior = torch.randn([64, 2], g, ScalarType.Float64) * sigmas[0];
-            // Every solver's step to σ = 0 is x = D(x; σ_last), so the exact answer is D of the exact flow to σ_last.
-            var last = sigmas[^2];
-            var exact = ExactDenoiser(Flow(prior, sigmas[0], last), last);
-            var (x, _) = Solvers[solver].Run(denoiser, prior.clone(), sigmas);
-            errors[k] = (x - exact).abs().max().item<double>();
-            x.Dispose();
-        }
-        var logs = StepCounts.Select(n => Math.Log(n)).ToArray();
-        var logErrors = errors.Select(e => Math.Log(e)).ToArray();
-        var (mx, my) = (logs.Average(), logErrors.Average());
-        var slope = logs.Zip(logErrors, (a, b) => (a - mx) * (b - my)).Sum() / logs.Sum(a => (a - mx) * (a - mx));
-        output.WriteLine($"{solver} {kind} {SigmaGrids.Names.Name(grid)}: errors {string.Join(", ", errors.Select(e => e.ToString("E2")))}; order {-slope:F2}");
-        return (errors, -slope);
+        var (run, expected) = Solver(solver);
+        var series = SamplerConvergence.Measure(solver, run, expected, KindOf(kind), grid, SamplerConvergence.FitSteps);
+        var errors = series.Points.Select(p => p.Error).ToArray();
+        output.WriteLine($"{solver} {kind} {SigmaGrids.Names.Name(grid)}: errors {string.Join(", ", errors.Select(e => e.ToString("E2")))}; order {series.Order:F2}");
+        return (errors, series.Order);
     }
 
     public static TheoryData<string, string, SigmaGridKind> Cases()
@@ -153,15 +73,15 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
     {
         var (errors, order) = Convergence(solver, kind, grid);
         Assert.All(errors, e => Assert.True(e > 1e-11, $"error {e} is at float64 noise: the fit would measure rounding"));
-        Assert.InRange(order, Solvers[solver].Order - 0.3, Solvers[solver].Order + 0.5);
-        Assert.True(errors[^1] < 5e-3, $"error {errors[^1]} at {StepCounts[^1]} steps");
+        Assert.InRange(order, Solver(solver).Order - 0.3, Solver(solver).Order + 0.5);
+        Assert.True(errors[^1] < 5e-3, $"error {errors[^1]} at {SamplerConvergence.FitSteps[^1]} steps");
     }
 
     [Fact]
     public void A_solver_without_its_second_order_correction_fails_the_order_test()
     {
         var (_, order) = Convergence("broken-heun", "vp", SigmaGridKind.Karras);
-        Assert.False(order >= Solvers["broken-heun"].Order - 0.3, $"the broken solver measured order {order:F2}");
+        Assert.False(order >= Solver("broken-heun").Order - 0.3, $"the broken solver measured order {order:F2}");
     }
 
     [Theory]
@@ -237,7 +157,7 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
         var denoiser = Denoisers.From(ExactEpsilonNetwork(new VpSde(), () => calls++), Prediction.Epsilon, schedule);
         using var g = new Generator(1);
         var sigmas = SigmaGrids.Make(SigmaGridKind.Karras, 18, schedule);
-        var (x, counted) = Solvers[solver].Run(denoiser, torch.randn([4, 2], g, ScalarType.Float64) * sigmas[0], sigmas);
+        var (x, counted) = Solver(solver).Run(denoiser, torch.randn([4, 2], g, ScalarType.Float64) * sigmas[0], sigmas);
         x.Dispose();
         Assert.Equal(nfe, counted);
         Assert.Equal(nfe, calls);
