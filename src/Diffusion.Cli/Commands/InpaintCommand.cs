@@ -70,12 +70,11 @@ public static class InpaintCommand
 
         if (r.GetValue(Out) is { } png)
         {
-            // masked (hidden region at 0, mid-gray) | filled | truth, one example per row.
+            // masked (hidden region at 0, mid-gray) | filled | truth: one example per row of images, three rows of slices per volume.
             var masked = truth * m;
             var panels = torch.stack([masked, filled, truth], 1).flatten(0, 1);                  // (3N, …)
-            const string title = "MASKED | FILLED | TRUTH";
-            if (panels.dim() == 4) Plots.ImageGrid(png, panels, 3, title: title);
-            else if (panels.dim() == 5) Plots.VolumeSlices(png, panels, maxVolumes: (int)panels.size(0), title: title);
+            if (panels.dim() == 4) Plots.ImageGrid(png, panels, 3, title: "MASKED | FILLED | TRUTH");
+            else if (panels.dim() == 5) Plots.VolumeSlices(png, panels, maxVolumes: (int)panels.size(0), title: "ROWS: MASKED, FILLED, TRUTH");
             else throw new ArgumentException($"--out: cannot plot examples of shape [{string.Join(", ", truth.shape)}] (images or volumes only)");
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/]");
         }

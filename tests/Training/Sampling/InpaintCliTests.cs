@@ -38,7 +38,7 @@ public class InpaintCliTests(ITestOutputHelper output)
                 InChannels = 1, Size = [8, 8], Channels = 16, ChannelMult = [1, 2], NumResBlocks = 1, AttentionResolutions = [], MidAttention = false, NormGroups = 8, Dropout = 0,
             }.ToJson());
             var run = Path.Combine(dir, "run");
-            var train = CliRunner.Run("train", "--model", model, "--data", data, "--sde", "vp", "--steps", "300", "--batch", "64", "--out", run);
+            var train = CliRunner.Run("train", "--model", model, "--data", data, "--sde", "vp", "--steps", "150", "--batch", "64", "--out", run);
             Assert.True(train.ExitCode == 0, train.Stderr);
 
             var png = Path.Combine(dir, "inpaint.png");
