@@ -6,6 +6,7 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     InfoCommand.Create(),
     TrainCommand.Create(),
     SampleCommand.Create(),
+    InpaintCommand.Create(),
     PlotCommand.Create(),
     LikelihoodCommand.Create(),
     DemoCommand.Create(),

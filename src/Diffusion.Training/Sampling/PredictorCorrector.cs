@@ -48,7 +48,7 @@ public static class PredictorCorrector
     /// ε = 2α(r‖z‖/‖s‖)², batch-averaged norms, α = α_i = 1 − β_i of the discrete VP chain (1 for VE);
     /// x ← x + ε·s + √(2ε)·z.
     /// </summary>
-    private static Tensor Langevin(ForwardSde sde, ScoreFn score, Tensor x, Tensor t, int steps, double snr, Generator generator)
+    internal static Tensor Langevin(ForwardSde sde, ScoreFn score, Tensor x, Tensor t, int steps, double snr, Generator generator)
     {
         using var scope = torch.NewDisposeScope();
         var alpha = sde switch
