@@ -21,21 +21,7 @@ public static partial class Plots
         var (x0, y0, w, h) = ConvergenceArea;
         double Px(double x) => x0 + xAxis.Fraction(x) * (w - 1);
         double Py(double v) => y0 + (1 - yAxis.Fraction(v)) * (h - 1);
-        foreach (var t in xAxis.Ticks)
-        {
-            var px = (int)Math.Round(Px(t));
-            canvas.FillRect(px, y0, 1, h, Rgb.LightGray);
-            canvas.FillRect(px, y0 + h, 1, TickLength, Rgb.Black);
-            canvas.TextCentered(px, y0 + h + TickLength + 3, FormatTick(t), Rgb.Black);
-        }
-        foreach (var t in yAxis.Ticks)
-        {
-            var py = (int)Math.Round(Py(t));
-            canvas.FillRect(x0, py, w, 1, Rgb.LightGray);
-            canvas.FillRect(x0 - TickLength, py, TickLength, 1, Rgb.Black);
-            var label = FormatTick(t);
-            canvas.Text(x0 - TickLength - 3 - Canvas.TextWidth(label), py - 3, label, Rgb.Black);
-        }
+        DrawGrid(canvas, ConvergenceArea, xAxis.Ticks, Px, yAxis.Ticks, Py);
         for (var s = 0; s < series.Count; s++)
         {
             var (label, xs, ys) = series[s];

@@ -97,6 +97,28 @@ public static partial class Plots
         return new YAxis(lo, hi, false, NiceTicks(lo, hi));
     }
 
+    /// <summary>Light grid lines at the ticks, with tick marks and labels below the x axis and left of the y axis.</summary>
+    private static void DrawGrid(Canvas canvas, (int X, int Y, int W, int H) area, IEnumerable<double> xTicks, Func<double, double> px,
+        IEnumerable<double> yTicks, Func<double, double> py)
+    {
+        var (x0, y0, w, h) = area;
+        foreach (var t in xTicks)
+        {
+            var x = (int)Math.Round(px(t));
+            canvas.FillRect(x, y0, 1, h, Rgb.LightGray);
+            canvas.FillRect(x, y0 + h, 1, TickLength, Rgb.Black);
+            canvas.TextCentered(x, y0 + h + TickLength + 3, FormatTick(t), Rgb.Black);
+        }
+        foreach (var t in yTicks)
+        {
+            var y = (int)Math.Round(py(t));
+            canvas.FillRect(x0, y, w, 1, Rgb.LightGray);
+            canvas.FillRect(x0 - TickLength, y, TickLength, 1, Rgb.Black);
+            var label = FormatTick(t);
+            canvas.Text(x0 - TickLength - 3 - Canvas.TextWidth(label), y - 3, label, Rgb.Black);
+        }
+    }
+
     /// <summary>One panel: grid, ticks, the series as polylines (skipping non-finite points), a frame and the y label above it.</summary>
     private static void DrawXyPanel(Canvas canvas, (int X, int Y, int W, int H) area, double xMin, double xMax, YAxis y, string yLabel,
         (double[] Xs, double[] Ys, Rgb Colour, double Alpha, int Thickness)[] series)
@@ -104,21 +126,7 @@ public static partial class Plots
         var (x0, y0, w, h) = area;
         double Px(double x) => x0 + (x - xMin) / (xMax - xMin) * (w - 1);
         double Py(double v) => y0 + (1 - y.Fraction(v)) * (h - 1);
-        foreach (var t in NiceTicks(xMin, xMax))
-        {
-            var px = (int)Math.Round(Px(t));
-            canvas.FillRect(px, y0, 1, h, Rgb.LightGray);
-            canvas.FillRect(px, y0 + h, 1, TickLength, Rgb.Black);
-            canvas.TextCentered(px, y0 + h + TickLength + 3, FormatTick(t), Rgb.Black);
-        }
-        foreach (var t in y.Ticks)
-        {
-            var py = (int)Math.Round(Py(t));
-            canvas.FillRect(x0, py, w, 1, Rgb.LightGray);
-            canvas.FillRect(x0 - TickLength, py, TickLength, 1, Rgb.Black);
-            var label = FormatTick(t);
-            canvas.Text(x0 - TickLength - 3 - Canvas.TextWidth(label), py - 3, label, Rgb.Black);
-        }
+        DrawGrid(canvas, area, NiceTicks(xMin, xMax), Px, y.Ticks, Py);
         foreach (var (xs, ys, colour, alpha, thickness) in series)
             for (var i = 1; i < xs.Length; i++)
             {
