@@ -45,11 +45,14 @@ public class NormalizationLaws
         Law.Holds(Cases, c =>
         {
             using var g = new Generator(c.Seed);
-            var y = Grouped(c, Norm(c, c.Input(g)));
+            var x = c.Input(g);
+            var y = Grouped(c, Norm(c, x));
             var mean = y.mean(2);
             var variance = y.var(2, unbiased: false);
-            // The biased variance is σ²/(σ² + ε), 1 up to ε/σ² ≤ 1e-10/0.01² here.
-            return Law.Max(mean) < 1e-9 && Law.Max(variance - 1.0) < 1e-6;
+            // The biased variance is exactly s/(s + ε) for the group's own biased input variance s. Comparing with 1 instead
+            // fails now and then: a group of 4 values (32 groups of 32 channels at 2×2) can have s ≪ σ², so ε/s is not small.
+            var s2 = Grouped(c, x).var(2, unbiased: false);
+            return Law.Max(mean) < 1e-9 && Law.Max(variance - s2 / (s2 + 1e-10)) < 1e-9 && Law.Max(variance - 1.0) < 1e-2;
         });
     }
 
