@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using Diffusion.Training.Tests.Cli;
 using Xunit;
 
 namespace Diffusion.Training.Tests.Benchmarks;
@@ -20,23 +20,12 @@ public class BenchCliMemoryTests
         Assert.True(atEnd <= atStep100 * 1.05, $"peak RSS grew from {atStep100:F1} MiB at step 100 to {atEnd:F1} MiB at step 2000");
     }
 
-    /// <summary>Runs the built CLI (same configuration as this test assembly) and parses its last JSON line.</summary>
+    /// <summary>Runs the built CLI (<see cref="CliRunner"/>) and parses its last JSON line.</summary>
     private static JsonElement RunCli(params string[] args)
     {
-        var testDir = AppContext.BaseDirectory;                                    // …/tests/Training/bin/<Config>/<tfm>/
-        var tfm = new DirectoryInfo(testDir).Name;
-        var configuration = new DirectoryInfo(testDir).Parent!.Name;
-        var root = Path.GetFullPath(Path.Combine(testDir, "..", "..", "..", "..", ".."));
-        var cli = Path.Combine(root, "src", "Diffusion.Cli", "bin", configuration, tfm, "diffusion.dll");
-        Assert.True(File.Exists(cli), $"build the CLI first: {cli} is missing");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(cli);
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"diffusion {string.Join(' ', args)} exited {process.ExitCode}: {stderr.Result}");
+        var (exitCode, stdout, stderr) = CliRunner.Run(args);
+        Assert.True(exitCode == 0, $"diffusion {string.Join(' ', args)} exited {exitCode}: {stderr}");
         return JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
     }
+
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Diffusion.Architectures;
 using Diffusion.Blocks;
@@ -29,13 +28,7 @@ public sealed class DiffusersImportTests(ITestOutputHelper output)
     internal static string Fixture(string name)
     {
         var dir = Support.TempDir("diffusers-" + name);
-        var start = new ProcessStartInfo(Preconditions.Python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Script, dir, name }) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{Script} {name} failed: {stderr.Result}");
+        PythonProcess.Succeed(TimeSpan.FromMinutes(5), Script, dir, name);
         return dir;
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
@@ -44,15 +43,7 @@ public sealed class TorchCheckpointFiles : IDisposable
     {
         var out_ = Path.Combine(dir.Path, "fixtures");
         Directory.CreateDirectory(out_);
-        var start = new ProcessStartInfo(Preconditions.Python) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(FixturePath("make_torch_checkpoints.py"));
-        start.ArgumentList.Add(out_);
-        start.ArgumentList.Add(Marker);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "make_torch_checkpoints.py did not finish within 2 minutes");
-        Assert.True(process.ExitCode == 0, $"make_torch_checkpoints.py failed with exit code {process.ExitCode}:\n{stderr.Result}");
+        PythonProcess.Succeed(TimeSpan.FromMinutes(2), FixturePath("make_torch_checkpoints.py"), out_, Marker);
         return out_;
     }
 
