@@ -36,8 +36,9 @@ public static class InpaintCommand
         var path = r.GetValue(CheckpointDir)!;
         var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
         var training = Checkpoint.ReadTrainingConfig(dir);
-        var sde = training.Process.Sde ?? throw new ArgumentException(
-            $"inpaint needs a continuous-SDE model (vp, subvp, ve), but the model was trained with {ProcessKinds.Names.Name(training.Process.Kind)}");
+        var process = training.Process;
+        var sde = process.Sde ?? throw new ArgumentException(
+            $"inpaint needs a continuous-SDE model (vp, subvp, ve, edm), but the model was trained with {ProcessKinds.Names.Name(process.Kind)}");
         var mask = MaskSpec.Parse(r.GetValue(Mask)!, "--mask");
         var n = r.GetValue(N);
         if (n < 1) throw new ArgumentException($"--n {n}: need at least one example");
@@ -56,7 +57,7 @@ public static class InpaintCommand
         var m = mask.Make(truth.shape, maskGenerator);
 
         ThreadPolicy.Apply((double)model.Module.Macs * n);
-        var score = ModelFunctions.Score(ModelFunctions.Network(model), sde, Predictions.From(model.Target));
+        var score = ModelFunctions.Score(ModelFunctions.Network(model), process, Predictions.From(model.Target));
         var clock = Stopwatch.StartNew();
         using var g = new Generator(seed);
         using var result = Inpainting.Inpaint(sde, score, truth, m, steps, g);

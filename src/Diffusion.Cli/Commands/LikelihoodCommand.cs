@@ -7,6 +7,7 @@ using Diffusion.Training.Likelihood;
 using Diffusion.Training.Loop;
 using Diffusion.Training.Sampling;
 using Diffusion.Training.Schedules;
+using Diffusion.Training.Sde;
 using Spectre.Console;
 
 namespace Diffusion.Cli.Commands;
@@ -39,8 +40,9 @@ public static class LikelihoodCommand
         var path = r.GetValue(CheckpointDir)!;
         var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
         var training = Checkpoint.ReadTrainingConfig(dir);
-        var sde = training.Process.Sde
-            ?? throw new ArgumentException($"likelihood needs a model trained on a continuous SDE (vp, subvp, ve); this run used {training.Sde.ToString().ToLowerInvariant()}");
+        var process = training.Process;
+        var sde = process.Sde
+            ?? throw new ArgumentException($"likelihood needs a model trained on a continuous SDE (vp, subvp, ve, edm); this run used {ProcessKinds.Names.Name(training.Sde)}");
         var n = r.GetValue(N);
         if (n < 1) throw new ArgumentException($"--n {n}: need at least one point");
         var batch = r.GetValue(Batch);
@@ -59,7 +61,7 @@ public static class LikelihoodCommand
         if (!data.SampleShape.SequenceEqual(model.Config.InputShape))
             throw new ArgumentException($"--data {dataRef}: points of shape [{string.Join(", ", data.SampleShape)}] do not fit the model's input [{string.Join(", ", model.Config.InputShape)}]");
         ThreadPolicy.Apply((double)model.Module.Macs * Math.Min(n, batch) * (1 + probes));
-        var score = ModelFunctions.Score(ModelFunctions.Network(model), sde, Predictions.From(model.Target));
+        var score = ModelFunctions.Score(ModelFunctions.Network(model), process, Predictions.From(model.Target));
         using var dataGenerator = new Generator(seed);
         using var probeGenerator = new Generator(seed + 1);
         // Images (N, C, H, W) and volumes are 8-bit data held in [−1, 1]: dequantise, and report bits/dim with the

@@ -15,15 +15,18 @@ namespace Diffusion.Cli.Commands;
 
 /// <summary>
 /// <c>diffusion sample --checkpoint DIR [--sampler em|pc|ode|heun|ddpm|ddim|edm-heun|edm-sde|dpmpp-2m|dpmpp-2m-sde|unipc]
-/// [--grid karras|uniform|logsnr] [--steps N] [--n N] [--seed N] [--guidance W]
+/// [--grid karras|uniform|logsnr] [--sigma-min S] [--sigma-max S] [--rho R] [--steps N] [--n N] [--seed N] [--guidance W]
 /// [--out FILE.png] [--metrics] [--json]</c>: samples from a checkpoint's EMA weights.
 /// </summary>
 public static class SampleCommand
 {
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
-    private static readonly Option<string?> Sampler = new("--sampler") { Description = $"{SamplerKinds.Names.Help} (default: em for SDE models, ddpm for DDPM ones)" };
+    private static readonly Option<string?> Sampler = new("--sampler") { Description = $"{SamplerKinds.Names.Help} (default: edm-heun for EDM models, em for other SDE models, ddpm for DDPM ones)" };
     private static readonly Option<int?> Steps = new("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive); for the σ-space samplers the number of σ intervals (default 18 for edm-heun, dpmpp-2m, unipc; 50 for edm-sde, dpmpp-2m-sde)" };
     private static readonly Option<string> Grid = new("--grid") { Description = $"σ grid of the σ-space samplers: {SigmaGrids.Names.Help}", DefaultValueFactory = _ => "karras" };
+    private static readonly Option<double?> SigmaMin = new("--sigma-min") { Description = "Smallest nonzero σ of the σ grid (default: the process's σ(ε); EDM's 0.002)" };
+    private static readonly Option<double?> SigmaMax = new("--sigma-max") { Description = "Largest σ of the σ grid, where sampling starts (default: the process's σ(1); EDM's 80)" };
+    private static readonly Option<double?> Rho = new("--rho") { Description = "Exponent ρ of the Karras grid (default 7)" };
     private static readonly Option<int> N = new("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the sampling generator", DefaultValueFactory = _ => 0UL };
     private static readonly Option<double?> Guidance = new("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" };
@@ -33,7 +36,7 @@ public static class SampleCommand
     private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, SigmaMin, SigmaMax, Rho, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
 
     private static int Run(ParseResult r)
     {
@@ -48,6 +51,13 @@ public static class SampleCommand
         var steps = r.GetValue(Steps) ?? DefaultSteps(kind);
         var guidance = r.GetValue(Guidance);
         var grid = SigmaGrids.Names.Parse(r.GetValue(Grid)!, "--grid");
+        var (sigmaMin, sigmaMax, rho) = (r.GetValue(SigmaMin), r.GetValue(SigmaMax), r.GetValue(Rho));
+        if ((sigmaMin ?? sigmaMax ?? rho) is not null && !Samplers.InSigmaSpace(kind))
+            throw new ArgumentException($"--sigma-min, --sigma-max and --rho shape the σ grid of the σ-space samplers, not {Samplers.Name(kind)}");
+        if (sigmaMin is <= 0) throw new ArgumentException($"--sigma-min {sigmaMin}: must be > 0");
+        if (sigmaMax is <= 0) throw new ArgumentException($"--sigma-max {sigmaMax}: must be > 0");
+        if (sigmaMin is { } lo && sigmaMax is { } hi && hi <= lo) throw new ArgumentException($"--sigma-max {hi} must exceed --sigma-min {lo}");
+        if (rho is <= 0) throw new ArgumentException($"--rho {rho}: must be > 0");
 
         using var scope = torch.NewDisposeScope();
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
@@ -56,7 +66,7 @@ public static class SampleCommand
             : throw new ArgumentException("--guidance needs a class-conditional model (this one takes no class labels)");
         var clock = Stopwatch.StartNew();
         using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes,
-            options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid));
+            options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho));
         var seconds = clock.Elapsed.TotalSeconds;
         var gridNote = Samplers.InSigmaSpace(kind) ? $", {SigmaGrids.Names.Name(grid)} σ grid, {steps} steps" : "";
         AnsiConsole.MarkupLine($"{n} samples with {Samplers.Name(kind)}{gridNote} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");

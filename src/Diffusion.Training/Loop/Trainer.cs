@@ -22,6 +22,7 @@ public sealed class Trainer : IDisposable
     private readonly IOptimizer optimizer;
     private readonly ScoreMatchingLoss? sdeLoss;
     private readonly DdpmLoss? ddpmLoss;
+    private readonly EdmLoss? edmLoss;
     private readonly Tensor[] trainable;
     private double lastLoss = double.NaN, lastLr, lastGradNorm = double.NaN, lastEmaDecay;
     private double secondsBefore; // training time of earlier sessions of this run (from the checkpoint resumed)
@@ -49,7 +50,8 @@ public sealed class Trainer : IDisposable
         optimizer = Config.Optimizer == OptimizerKind.AdamW ? new AdamW(trainable, options) : new Adam(trainable, options);
         Ema = new Ema(Model.Parameters, Config.EmaDecay);
         Process = Config.Process;
-        if (Process.Sde is { } sde) sdeLoss = new ScoreMatchingLoss(sde, Config.Weighting, Config.Reduction, Config.MinSnrGamma);
+        if (Process.Preconditioning is { } edm) edmLoss = new EdmLoss(edm, Reduction: Config.Reduction);
+        else if (Process.Sde is { } sde) sdeLoss = new ScoreMatchingLoss(sde, Config.Weighting, Config.Reduction, Config.MinSnrGamma);
         else ddpmLoss = new DdpmLoss(Process.Schedule!, Config.Reduction, Config.MinSnrGamma);
     }
 
@@ -79,8 +81,8 @@ public sealed class Trainer : IDisposable
         foreach (var group in optimizer.param_groups) group.lr = lastLr;
         var batch = Data.Next(Config.Batch, dataGen);
         var conditioning = Conditioning(batch);
-        var loss = sdeLoss is not null
-            ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
+        var loss = edmLoss is not null ? edmLoss.Compute(Model, batch.X, noiseGen, conditioning, dropoutGen)
+            : sdeLoss is not null ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
             : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen);
         loss.backward();
         // The norm costs a reduction over every gradient: taken when clipping needs it or the step is logged.
@@ -225,9 +227,14 @@ public sealed class Trainer : IDisposable
         return new Conditioning(torch.where(drop, torch.full_like(labels, classes), labels));
     }
 
-    /// <summary>σ_max for VE when not given: 50 for images, the largest pairwise distance of 2,000 points for low-dimensional data.</summary>
+    /// <summary>
+    /// σ_max for VE when not given: 50 for images, the largest pairwise distance of 2,000 points for low-dimensional data;
+    /// for EDM σ_max 80 and σ_data 0.5 (EDM's), so training.json records what sampling must use.
+    /// </summary>
     private static TrainingConfig ResolveSigmaMax(TrainingConfig config, IDataSource data)
     {
+        if (config.Sde == ProcessKind.Edm)
+            return config with { SigmaMax = config.SigmaMax ?? EdmPreconditioning.SigmaMax, SigmaData = config.SigmaData ?? new EdmPreconditioning().SigmaData };
         if (config.SigmaMax is not null || config.Sde != ProcessKind.Ve) return config;
         if (data.SampleShape.Length > 1) return config with { SigmaMax = 50 };
         using var scope = torch.NewDisposeScope();

@@ -33,8 +33,13 @@ public sealed record TrainingConfig
     public Weighting Weighting { get; init; } = Weighting.Sigma2;
     public LossReduction Reduction { get; init; } = LossReduction.Mean;
     public double? MinSnrGamma { get; init; }
-    /// <summary>VE σ_max; null until resolved (50 for images, the largest pairwise distance for low-dimensional data).</summary>
+    /// <summary>
+    /// VE σ_max; null until resolved (50 for images, the largest pairwise distance for low-dimensional data). For EDM the
+    /// largest noise level of sampling (default 80, EDM's; training draws σ log-normally, unbounded).
+    /// </summary>
     public double? SigmaMax { get; init; }
+    /// <summary>EDM's σ_data, the data's standard deviation in the preconditioning (sde edm only; null until resolved to 0.5).</summary>
+    public double? SigmaData { get; init; }
     /// <summary>Write a checkpoint every this many steps (0: only at the end).</summary>
     public int CheckpointEvery { get; init; }
     /// <summary>
@@ -50,7 +55,9 @@ public sealed record TrainingConfig
     /// <summary>For image and volume models: write a grid of samples to RUN/samples/ every this many steps and at the end (0: never).</summary>
     public int SampleEvery { get; init; }
 
-    public DiffusionProcess Process => DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
+    public DiffusionProcess Process => Sde == ProcessKind.Edm
+        ? DiffusionProcess.Edm(SigmaMax ?? EdmPreconditioning.SigmaMax, SigmaData ?? new EdmPreconditioning().SigmaData)
+        : DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
 
     /// <summary>Every problem with the config (empty when valid).</summary>
     public IReadOnlyList<string> Check()
@@ -67,7 +74,12 @@ public sealed record TrainingConfig
         if (MinSnrGamma is <= 0) errors.Add($"min_snr_gamma={MinSnrGamma} must be > 0");
         if (LogEvery < 0) errors.Add($"log_every={LogEvery} must be ≥ 0");
         if (SampleEvery < 0) errors.Add($"sample_every={SampleEvery} must be ≥ 0");
-        if (SigmaMax is <= 0.01) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min=0.01");
+        var sigmaMin = Sde == ProcessKind.Edm ? EdmPreconditioning.SigmaMin : 0.01;
+        if (SigmaMax <= sigmaMin) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min={sigmaMin}");
+        if (SigmaData is { } d && Sde != ProcessKind.Edm) errors.Add($"sigma_data={d} applies to sde edm only (this run uses {ProcessKinds.Names.Name(Sde)})");
+        if (SigmaData is <= 0) errors.Add($"sigma_data={SigmaData} must be > 0");
+        if (Sde == ProcessKind.Edm && MinSnrGamma is not null) errors.Add($"min_snr_gamma={MinSnrGamma} does not apply to sde edm, whose loss weight is EDM's λ(σ)");
+        if (Sde == ProcessKind.Edm && Weighting != Weighting.Sigma2) errors.Add($"weighting={LossWeights.Names.Name(Weighting)} does not apply to sde edm, whose loss weight is EDM's λ(σ)");
         return errors;
     }
 

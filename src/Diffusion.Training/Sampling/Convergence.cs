@@ -68,6 +68,17 @@ public static class GaussianData
     };
 }
 
+/// <summary>Closed-form data of the convergence study: <see cref="GaussianData"/> or <see cref="GaussianMixtureData"/>.</summary>
+public enum ConvergenceData { Gaussian, Mixture }
+
+public static class ConvergenceDataSets
+{
+    /// <summary>The names of <c>diffusion samplers --data</c>.</summary>
+    public static readonly Names.NameList<ConvergenceData> Names = new("convergence data",
+        new(ConvergenceData.Gaussian, "gaussian", "N(μ, Σ), exact flow in closed form"),
+        new(ConvergenceData.Mixture, "mixture", "3-component Gaussian mixture, closed-form denoiser, RK4 reference flow", "gmm"));
+}
+
 /// <summary>A deterministic σ-space solver: takes ownership of x at σ₀ and returns the state at the last level with its NFE.</summary>
 public delegate (Tensor X, int Nfe) SigmaSolver(DenoiserFn denoiser, Tensor x, IReadOnlyList<double> sigmas);
 
@@ -78,10 +89,12 @@ public sealed record ConvergencePoint(string Sampler, int Steps, int Nfe, double
 public sealed record ConvergenceSeries(string Sampler, double ExpectedOrder, IReadOnlyList<ConvergencePoint> Points, double Order);
 
 /// <summary>
-/// Convergence of the deterministic σ-space samplers to the exact probability-flow endpoint on <see cref="GaussianData"/>:
-/// each solver runs from the same prior draws (σ_max·z, seeded) at increasing step counts, with the exact ε-network
-/// of the process behind <see cref="Denoisers.From(NetworkFn, Prediction, SigmaSchedule)"/>. Every solver's last step
-/// (to σ = 0) is x = D(x; σ_last), so the exact answer is D of the exact flow from σ₀ to σ_last.
+/// Convergence of the deterministic σ-space samplers to the exact probability-flow endpoint on <see cref="GaussianData"/>
+/// (or <see cref="GaussianMixtureData"/>): each solver runs from the same prior draws (σ_max·z, seeded) at increasing
+/// step counts, with the exact ε-network of the process behind <see cref="Denoisers.From(NetworkFn, Prediction, SigmaSchedule)"/>.
+/// Every solver's last step (to σ = 0) is x = D(x; σ_last), so the exact answer is D of the exact flow from σ₀ to
+/// σ_last — the closed-form flow for a Gaussian, an RK4 reference with 2,000 steps in ln σ for the mixture (every grid
+/// of a study shares σ₀ and σ_last, so it is solved once).
 /// </summary>
 public static class SamplerConvergence
 {
@@ -106,13 +119,15 @@ public static class SamplerConvergence
 
     /// <summary>Max-abs errors of <paramref name="solver"/> over <paramref name="samples"/> prior draws at each step count, and the fitted order.</summary>
     public static ConvergenceSeries Measure(string name, SigmaSolver solver, double expectedOrder, ProcessKind process,
-        SigmaGridKind grid, IReadOnlyList<int> steps, int fitFrom = 16, int samples = 64, ulong seed = 7)
+        SigmaGridKind grid, IReadOnlyList<int> steps, int fitFrom = 16, int samples = 64, ulong seed = 7, ConvergenceData data = ConvergenceData.Gaussian)
     {
         var p = DiffusionProcess.Create(process);
-        if (p.Sde is null) throw new ArgumentException("the closed-form convergence study needs a continuous SDE (vp, subvp or ve)");
+        if (p.Sde is null || p.Preconditioning is not null) throw new ArgumentException("the closed-form convergence study needs a score-matching SDE (vp, subvp or ve)");
         var schedule = SigmaSchedule.For(p);
-        var denoiser = Denoisers.From(GaussianData.ExactEpsilonNetwork(p.Sde), Prediction.Epsilon, schedule);
+        var network = data == ConvergenceData.Mixture ? GaussianMixtureData.ExactEpsilonNetwork(p.Sde) : GaussianData.ExactEpsilonNetwork(p.Sde);
+        var denoiser = Denoisers.From(network, Prediction.Epsilon, schedule);
         var points = new List<ConvergencePoint>();
+        Tensor? reference = null;                                                      // the mixture's endpoint, shared by every grid
         foreach (var n in steps)
         {
             using var scope = torch.NewDisposeScope();
@@ -120,11 +135,14 @@ public static class SamplerConvergence
             using var g = new Generator(seed);
             var prior = torch.randn([samples, 2], g, ScalarType.Float64) * sigmas[0];
             var last = sigmas[^2];
-            var exact = GaussianData.ExactDenoiser(GaussianData.Flow(prior, sigmas[0], last), last);
+            var exact = data == ConvergenceData.Mixture
+                ? reference ??= GaussianMixtureData.ReferenceEndpoint(prior, sigmas[0], last).DetachFromDisposeScope()
+                : GaussianData.ExactDenoiser(GaussianData.Flow(prior, sigmas[0], last), last);
             var (x, nfe) = solver(denoiser, prior.clone(), sigmas);
             points.Add(new ConvergencePoint(name, n, nfe, (x - exact).abs().max().item<double>()));
             x.Dispose();
         }
+        reference?.Dispose();
         var fit = points.Where(q => q.Steps >= fitFrom).ToArray();
         if (fit.Length < 2) fit = points.ToArray();
         return new ConvergenceSeries(name, expectedOrder, points, -Slope(fit.Select(q => Math.Log(q.Nfe)).ToArray(), fit.Select(q => Math.Log(q.Error)).ToArray()));
@@ -132,8 +150,8 @@ public static class SamplerConvergence
 
     /// <summary>Every solver of <see cref="Solvers"/> on one process and grid.</summary>
     public static IReadOnlyList<ConvergenceSeries> MeasureAll(ProcessKind process, SigmaGridKind grid = SigmaGridKind.Karras,
-        IReadOnlyList<int>? steps = null, int fitFrom = 16) =>
-        Solvers.Select(s => Measure(s.Name, s.Run, s.Order, process, grid, steps ?? PlotSteps, fitFrom)).ToArray();
+        IReadOnlyList<int>? steps = null, int fitFrom = 16, ConvergenceData data = ConvergenceData.Gaussian) =>
+        Solvers.Select(s => Measure(s.Name, s.Run, s.Order, process, grid, steps ?? PlotSteps, fitFrom, data: data)).ToArray();
 
     /// <summary>The least-squares slope of y on x.</summary>
     public static double Slope(IReadOnlyList<double> x, IReadOnlyList<double> y)

@@ -39,9 +39,13 @@ public abstract record SigmaSchedule
 
     public double SigmaMax => Sigma(TimeMax);
 
-    /// <summary>The correspondence for a process; SDE models are sampled on t ∈ [<paramref name="eps"/>, 1].</summary>
+    /// <summary>
+    /// The correspondence for a process; SDE models are sampled on t ∈ [<paramref name="eps"/>, 1], EDM on its whole
+    /// range σ_min = σ(0) = 0.002 … σ_max (its network is defined at every σ &gt; 0).
+    /// </summary>
     public static SigmaSchedule For(DiffusionProcess process, double eps = 1e-3, bool quantize = false) => process.Sde switch
     {
+        VeSde ve when process.Kind == ProcessKind.Edm => new VeSigmas(ve, 0),
         VpSde vp => new VpSigmas(vp.BetaMin, vp.BetaMax, eps, SubVp: false),
         SubVpSde sub => new VpSigmas(sub.BetaMin, sub.BetaMax, eps, SubVp: true),
         VeSde ve => new VeSigmas(ve, eps),
@@ -155,9 +159,12 @@ public static class Denoisers
             .MoveToOuterDisposeScope();
     };
 
-    /// <summary>The same for a process (VP, sub-VP, VE, DDPM).</summary>
-    public static DenoiserFn From(NetworkFn network, Prediction prediction, DiffusionProcess process, double eps = 1e-3) =>
-        From(network, prediction, SigmaSchedule.For(process, eps));
+    /// <summary>The same for a process (VP, sub-VP, VE, DDPM; EDM's raw network is preconditioned first, <see cref="ModelFunctions.ForProcess"/>).</summary>
+    public static DenoiserFn From(NetworkFn network, Prediction prediction, DiffusionProcess process, double eps = 1e-3)
+    {
+        var (wrapped, meaning) = ModelFunctions.ForProcess(network, prediction, process);
+        return From(wrapped, meaning, SigmaSchedule.For(process, eps));
+    }
 }
 
 /// <summary>Scalar helpers without cancellation (System.Math has no expm1; double.ExpM1 is exp(x) − 1).</summary>

@@ -31,6 +31,33 @@ public static class ModelFunctions
         return (cond * (1 + w) - uncond * w).MoveToOuterDisposeScope();
     };
 
+    /// <summary>
+    /// The network the samplers, the likelihood and the inpainter see for a process, in its time convention
+    /// (<see cref="NetworkTime"/>), and what its output means: <paramref name="network"/> and <paramref name="prediction"/>
+    /// themselves, or for EDM the preconditioned denoiser D(x; σ(t)) (<see cref="EdmPreconditioning"/>), an x₀-prediction,
+    /// at σ(t) of the process's VE SDE (computed in float64 from the network time t·999).
+    /// </summary>
+    public static (NetworkFn Network, Prediction Prediction) ForProcess(NetworkFn network, Prediction prediction, DiffusionProcess process)
+    {
+        if (process.Preconditioning is not { } edm) return (network, prediction);
+        var sde = (VeSde)process.Sde!;
+        NetworkFn denoiser = (x, networkTime) =>
+        {
+            using var scope = torch.NewDisposeScope();
+            var sigma = sde.Sigma(networkTime.to(ScalarType.Float64) / NetworkTime.ContinuousScale);   // (N)
+            return edm.Denoise(network, x, sigma).MoveToOuterDisposeScope();
+        };
+        return (denoiser, Prediction.X0);
+    }
+
+    /// <summary>The score for a network trained on a continuous process (its raw output; EDM's is preconditioned first, see <see cref="ForProcess"/>).</summary>
+    public static ScoreFn Score(NetworkFn network, DiffusionProcess process, Prediction prediction)
+    {
+        var sde = process.Sde ?? throw new ArgumentException($"a score needs a continuous process, not {ProcessKinds.Names.Name(process.Kind)}");
+        var (wrapped, meaning) = ForProcess(network, prediction, process);
+        return Score(wrapped, sde, meaning);
+    }
+
     /// <summary>The score under <paramref name="sde"/>'s marginal for a network trained on it.</summary>
     public static ScoreFn Score(NetworkFn network, ForwardSde sde, Prediction prediction) => (x, t) =>
     {

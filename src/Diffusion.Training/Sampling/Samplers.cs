@@ -7,18 +7,21 @@ namespace Diffusion.Training.Sampling;
 /// <summary>
 /// Sampler options beyond the step count; defaults are score_sde's (snr 0.16, rtol = atol = 1e-5, ε = 1e-3). The σ-space
 /// samplers use <see cref="Grid"/>, <see cref="Churn"/> (edm-sde; EDM's ImageNet settings when null), <see cref="SdeEta"/>
-/// (dpmpp-2m-sde) and <see cref="UniPcOrder"/>.
+/// (dpmpp-2m-sde), <see cref="UniPcOrder"/>, and <see cref="SigmaMin"/>, <see cref="SigmaMax"/>, <see cref="Rho"/> when
+/// they override the grid's ends (the process's σ(ε) and σ(1); EDM's 0.002 and 80) and the Karras exponent (7).
 /// </summary>
 public sealed record SamplerOptions(double Eta = 0, double Snr = 0.16, int CorrectorSteps = 1, double Rtol = 1e-5, double Atol = 1e-5, double Eps = 1e-3,
-    SigmaGridKind Grid = SigmaGridKind.Karras, EdmChurn? Churn = null, double SdeEta = 1, int UniPcOrder = 2);
+    SigmaGridKind Grid = SigmaGridKind.Karras, EdmChurn? Churn = null, double SdeEta = 1, int UniPcOrder = 2,
+    double? SigmaMin = null, double? SigmaMax = null, double? Rho = null);
 
 public static class Samplers
 {
     /// <summary>The command-line name (<see cref="SamplerKinds.Names"/>).</summary>
     public static string Name(SamplerKind kind) => SamplerKinds.Names.Name(kind);
 
-    /// <summary>Which sampler a process gets when none is named: Euler–Maruyama for an SDE, ancestral for DDPM.</summary>
-    public static SamplerKind Default(DiffusionProcess process) => process.IsContinuous ? SamplerKind.EulerMaruyama : SamplerKind.Ddpm;
+    /// <summary>Which sampler a process gets when none is named: EDM's Heun for EDM, Euler–Maruyama for an SDE, ancestral for DDPM.</summary>
+    public static SamplerKind Default(DiffusionProcess process) =>
+        process.Kind == ProcessKind.Edm ? SamplerKind.EdmHeun : process.IsContinuous ? SamplerKind.EulerMaruyama : SamplerKind.Ddpm;
 
     public static bool NeedsContinuous(SamplerKind kind) => kind is not (SamplerKind.Ddpm or SamplerKind.Ddim) && !InSigmaSpace(kind);
 
@@ -33,12 +36,16 @@ public static class Samplers
             ? $"sampler {Name(kind)} integrates a continuous SDE, but the model was trained with {ProcessKinds.Names.Name(process.Kind)}; use ddpm or ddim"
             : $"sampler {Name(kind)} needs a discrete DDPM model, but the model was trained with the {ProcessKinds.Names.Name(process.Kind)} SDE; use {string.Join(", ", SamplerKinds.Names.Entries.Where(e => NeedsContinuous(e.Value)).Select(e => e.Name))}";
 
-    /// <summary>Runs a sampler on a network (time convention of <see cref="NetworkTime"/>); <paramref name="steps"/> is ignored by ode.</summary>
+    /// <summary>
+    /// Runs a sampler on a network's raw output (time convention of <see cref="NetworkTime"/>; an EDM model's is
+    /// preconditioned here, <see cref="ModelFunctions.ForProcess"/>); <paramref name="steps"/> is ignored by ode.
+    /// </summary>
     public static SampleResult Run(SamplerKind kind, DiffusionProcess process, NetworkFn network, Prediction prediction,
         long[] shape, int steps, Generator generator, SamplerOptions? options = null, IEnumerable<double>? recordAt = null)
     {
         if (Incompatibility(kind, process) is { } why) throw new ArgumentException(why);
         var o = options ?? new SamplerOptions();
+        (network, prediction) = ModelFunctions.ForProcess(network, prediction, process);
         if (InSigmaSpace(kind)) return RunInSigmaSpace(kind, process, network, prediction, shape, steps, generator, o, recordAt);
         if (process.Sde is { } sde)
         {
@@ -60,7 +67,7 @@ public static class Samplers
     }
 
     /// <summary>
-    /// A σ-space sampler: D from the network through the process's σ(t) correspondence, the grid of <c>o.Grid</c> with
+    /// A σ-space sampler (<paramref name="network"/> as <see cref="Run"/> passes it, EDM's already preconditioned): D from the network through the process's σ(t) correspondence, the grid of <c>o.Grid</c> with
     /// <paramref name="steps"/> intervals, the prior x = σ_max·z (k-diffusion). The trajectory's times are the process's
     /// own (t, or the DDPM step index), and time 0 is the final sample at σ = 0 only (DDPM's step 0, σ_min, reports 1e-6).
     /// </summary>
@@ -69,7 +76,7 @@ public static class Samplers
     {
         var schedule = SigmaSchedule.For(process, o.Eps);
         var denoiser = Denoisers.From(network, prediction, schedule);
-        var sigmas = SigmaGrids.Make(o.Grid, steps, schedule);
+        var sigmas = SigmaGrids.Make(o.Grid, steps, schedule, o.SigmaMin, o.SigmaMax, o.Rho);
         double TimeAt(int i) => sigmas[i] == 0 ? 0 : Math.Max(schedule.Time(sigmas[i]), 1e-6);
         return SamplingLoop.Run(() => (torch.randn(shape, generator) * sigmas[0]).MoveToOuterDisposeScope(), TimeAt(0), 0, recordAt, (x, recorder) =>
         {

@@ -39,19 +39,34 @@ public static class SigmaGrids
     }
 
     /// <summary>t linear from t_max to t_min, mapped through σ(t) (k-diffusion's <c>DiscreteSchedule.get_sigmas</c>, or dpm-solver's time-uniform), then 0.</summary>
-    public static double[] UniformTime(int steps, SigmaSchedule schedule)
+    public static double[] UniformTime(int steps, SigmaSchedule schedule) => UniformTime(steps, schedule, schedule.TimeMax, schedule.TimeMin);
+
+    /// <summary>t linear from <paramref name="timeMax"/> to <paramref name="timeMin"/>, mapped through σ(t), then 0.</summary>
+    public static double[] UniformTime(int steps, SigmaSchedule schedule, double timeMax, double timeMin)
     {
         Check(steps);
-        return Ramp(steps).Select(r => schedule.Sigma(schedule.TimeMax + r * (schedule.TimeMin - schedule.TimeMax))).Append(0).ToArray();
+        return Ramp(steps).Select(r => schedule.Sigma(timeMax + r * (timeMin - timeMax))).Append(0).ToArray();
     }
 
-    public static double[] Make(SigmaGridKind kind, int steps, SigmaSchedule schedule) => kind switch
+    /// <summary>
+    /// The grid of <paramref name="kind"/> from <paramref name="sigmaMax"/> to <paramref name="sigmaMin"/> (default: the
+    /// schedule's σ(t_max) and σ(t_min)); <paramref name="rho"/> is the Karras exponent (default 7). A uniform-t grid with
+    /// overridden ends runs between their times t(σ).
+    /// </summary>
+    public static double[] Make(SigmaGridKind kind, int steps, SigmaSchedule schedule, double? sigmaMin = null, double? sigmaMax = null, double? rho = null)
     {
-        SigmaGridKind.Karras => Karras(steps, schedule.SigmaMin, schedule.SigmaMax),
-        SigmaGridKind.LogSnr => LogSnr(steps, schedule.SigmaMin, schedule.SigmaMax),
-        SigmaGridKind.Uniform => UniformTime(steps, schedule),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
+        var (min, max) = (sigmaMin ?? schedule.SigmaMin, sigmaMax ?? schedule.SigmaMax);
+        if (!(min > 0 && max > min)) throw new ArgumentException($"the σ grid needs 0 < σ_min < σ_max (got σ_min {min}, σ_max {max})");
+        if (rho is <= 0) throw new ArgumentException($"the Karras grid needs ρ > 0 (got {rho})");
+        return kind switch
+        {
+            SigmaGridKind.Karras => Karras(steps, min, max, rho ?? 7),
+            SigmaGridKind.LogSnr => LogSnr(steps, min, max),
+            SigmaGridKind.Uniform when sigmaMin is null && sigmaMax is null => UniformTime(steps, schedule),
+            SigmaGridKind.Uniform => UniformTime(steps, schedule, schedule.Time(max), schedule.Time(min)),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+        };
+    }
 
     /// <summary>linspace(0, 1, n); [0] for n = 1.</summary>
     private static IEnumerable<double> Ramp(int n) => Enumerable.Range(0, n).Select(i => n == 1 ? 0 : (double)i / (n - 1));

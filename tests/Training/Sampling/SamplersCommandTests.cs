@@ -62,5 +62,23 @@ public class SamplersCommandTests
 
         var bad = CliRunner.Run("samplers", "--sde", "ddpm");
         Assert.Equal(1, bad.ExitCode);
+        var edm = CliRunner.Run("samplers", "--sde", "edm");
+        Assert.Equal(1, edm.ExitCode);
+        Assert.Contains("needs a score-matching SDE", edm.Stdout + edm.Stderr);
+    }
+
+    [Fact]
+    public void The_mixture_study_reports_every_solver_near_its_order()
+    {
+        var run = CliRunner.Run("samplers", "--sde", "ve", "--data", "mixture", "--json");
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout.TrimEnd().Split('\n')[^1]);
+        Assert.Equal("mixture", json.RootElement.GetProperty("data").GetString());
+        var expected = json.RootElement.GetProperty("expected_orders");
+        foreach (var order in json.RootElement.GetProperty("orders").EnumerateObject())
+            Assert.InRange(order.Value.GetDouble(), expected.GetProperty(order.Name).GetDouble() - 0.3, expected.GetProperty(order.Name).GetDouble() + 0.5);
+        var bad = CliRunner.Run("samplers", "--data", "moons");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--data: unknown convergence data 'moons'; known: gaussian, mixture", bad.Stdout + bad.Stderr);
     }
 }
