@@ -19,7 +19,7 @@ namespace Diffusion.Training.Tests.Likelihood;
 /// </summary>
 public class GaussianLikelihoodTargetTests(ITestOutputHelper output)
 {
-    private const int Steps = 3000, Points = 2000;
+    private const int Steps = 1500, Points = 2000;
 
     [Fact]
     public void A_trained_mlp_seed_has_the_entropy_of_the_gaussian_set_within_0_05_nats()
