@@ -76,7 +76,7 @@ public class InpaintCliTests(ITestOutputHelper output)
             Assert.True(train.ExitCode == 0, train.Stderr);
             var run = CliRunner.Run("inpaint", "--checkpoint", dir, "--mask", "left-half");
             Assert.Equal(1, run.ExitCode);
-            Assert.Contains("error: inpaint needs a continuous-SDE model (vp, subvp, ve), but the model was trained with ddpm", run.Stderr);
+            Assert.Contains("error: inpaint needs a continuous-SDE model (vp, subvp, ve, edm), but the model was trained with ddpm", run.Stderr);
         }
         finally
         {
