@@ -22,15 +22,15 @@ public static class SampleCommand
 {
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
     private static readonly Option<string?> Sampler = new("--sampler") { Description = $"{SamplerKinds.Names.Help} (default: em for SDE models, ddpm for DDPM ones)" };
-    private static readonly Option<int?> Steps = new("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive); for the σ-space samplers the number of σ intervals (default 18 for edm-heun, dpmpp-2m, unipc; 50 for edm-sde, dpmpp-2m-sde)" };
+    private static readonly Option<int?> Steps = new Option<int?>("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive); for the σ-space samplers the number of σ intervals (default 18 for edm-heun, dpmpp-2m, unipc; 50 for edm-sde, dpmpp-2m-sde)" }.Within(1, 1_000_000);
     private static readonly Option<string> Grid = new("--grid") { Description = $"σ grid of the σ-space samplers: {SigmaGrids.Names.Help}", DefaultValueFactory = _ => "karras" };
-    private static readonly Option<int> N = new("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
+    private static readonly Option<int> N = new Option<int>("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 }.Within(1, int.MaxValue);
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the sampling generator", DefaultValueFactory = _ => 0UL };
-    private static readonly Option<double?> Guidance = new("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" };
+    private static readonly Option<double?> Guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" }.Within(-1, 1000);
     private static readonly Option<string?> Out = new("--out") { Description = "Write a PNG: a scatter plot (2-D data) or an image grid" };
     private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
-    private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
+    private static readonly Option<double> Tolerance = new Option<double>("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 }.Within(0, 0.1, minExclusive: true);
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 
     public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);

@@ -40,6 +40,8 @@ public static class TrainCommand
     private static Setting Value<T>(string name, string description, Func<TrainingConfig, T, TrainingConfig> set, params string[] aliases) where T : struct
     {
         var option = new Option<T?>(name, aliases) { Description = description };
+        // The range is TrainingConfig.Check's, declared once there: the flag alone over the defaults must pass it.
+        option.Validators.Add(o => { if (o.GetValueOrDefault<T?>() is { } v && set(Defaults, v).Check() is [var why, ..]) o.AddError($"{name} {v}: {why}"); });
         return new Setting(option, (r, c) => r.GetValue(option) is { } v ? set(c, v) : c);
     }
 

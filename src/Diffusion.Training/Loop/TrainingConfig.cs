@@ -58,16 +58,17 @@ public sealed record TrainingConfig
         var errors = new List<string>();
         if (Steps < 1) errors.Add($"steps={Steps} must be ≥ 1");
         if (Batch < 1) errors.Add($"batch={Batch} must be ≥ 1");
-        if (!(Lr > 0)) errors.Add($"lr={Lr} must be > 0");
+        if (!(Lr > 0 && double.IsFinite(Lr))) errors.Add($"lr={Lr} must be finite and > 0");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) errors.Add($"weight_decay={WeightDecay} must be finite and ≥ 0");
         if (!(EmaDecay is >= 0 and < 1)) errors.Add($"ema={EmaDecay} must be in [0, 1)");
         if (WarmupSteps < 0) errors.Add($"warmup_steps={WarmupSteps} must be ≥ 0");
-        if (GradClip < 0) errors.Add($"grad_clip={GradClip} must be ≥ 0");
+        if (!(GradClip >= 0 && double.IsFinite(GradClip))) errors.Add($"grad_clip={GradClip} must be finite and ≥ 0");
         if (CheckpointEvery < 0) errors.Add($"checkpoint_every={CheckpointEvery} must be ≥ 0");
         if (!(LabelDropout is >= 0 and < 1)) errors.Add($"label_dropout={LabelDropout} must be in [0, 1)");
-        if (MinSnrGamma is <= 0) errors.Add($"min_snr_gamma={MinSnrGamma} must be > 0");
+        if (MinSnrGamma is { } gamma && !(gamma > 0 && double.IsFinite(gamma))) errors.Add($"min_snr_gamma={MinSnrGamma} must be finite and > 0");
         if (LogEvery < 0) errors.Add($"log_every={LogEvery} must be ≥ 0");
         if (SampleEvery < 0) errors.Add($"sample_every={SampleEvery} must be ≥ 0");
-        if (SigmaMax is <= 0.01) errors.Add($"sigma_max={SigmaMax} must exceed sigma_min=0.01");
+        if (SigmaMax is { } sigmaMax && !(sigmaMax > 0.01 && double.IsFinite(sigmaMax))) errors.Add($"sigma_max={SigmaMax} must be finite and exceed sigma_min=0.01");
         return errors;
     }
 
