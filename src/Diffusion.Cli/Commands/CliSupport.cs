@@ -43,6 +43,7 @@ internal static class CliSupport
     /// </summary>
     public static string Describe(Exception e) => e switch
     {
+        InsufficientMemoryException => e.Message, // our pre-flight estimate, which says what to change
         TorchOutOfMemoryException => $"{e.Message} (out of memory: try a smaller --batch or model)",
         OutOfMemoryException => $"out of memory: {e.Message} (try a smaller --batch or model)",
         NullReferenceException or IndexOutOfRangeException or InvalidCastException or OverflowException or InvalidOperationException
@@ -99,6 +100,10 @@ internal static class CliSupport
     public static string Range(double min, double max, bool minExclusive = false) =>
         double.IsPositiveInfinity(max) || max >= int.MaxValue ? $"{(minExclusive ? ">" : "≥")} {min:#,0.##########}"
         : $"in {(minExclusive ? "(" : "[")}{min:#,0.##########}, {max:#,0.##########}]";
+
+    /// <summary>The <c>--no-memory-check</c> flag of the commands that refuse a run whose memory estimate exceeds MemAvailable.</summary>
+    public static Option<bool> NoMemoryCheckOption() =>
+        new("--no-memory-check") { Description = "Run even when the memory estimate from the model's plan exceeds the memory available (/proc/meminfo MemAvailable)" };
 
     /// <summary>The <c>--json</c> flag of the commands that print one result object.</summary>
     public static Option<bool> JsonOption() => new("--json") { Description = "Print the result as one JSON object on the last line of standard output" };
