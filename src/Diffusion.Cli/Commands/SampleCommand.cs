@@ -57,7 +57,9 @@ public static class SampleCommand
         var n = r.GetValue(N);
         var batch = Math.Min(n, r.GetValue(Batch) ?? DefaultBatch);
         var modelConfig = Checkpoint.ReadModelConfig(dir);
-        if (!r.GetValue(NoMemoryCheck)) MemoryEstimate.ForSampling(modelConfig, batch).EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
+        var estimate = MemoryEstimate.ForSampling(modelConfig, batch);
+        if (!r.GetValue(NoMemoryCheck)) estimate.EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
+        CliSupport.Err.MarkupLine($"[grey]{Markup.Escape(estimate.ToString())}[/]");
         var steps = r.GetValue(Steps) ?? DefaultSteps(kind);
         var guidance = r.GetValue(Guidance);
         var grid = SigmaGrids.Names.Parse(r.GetValue(Grid)!, "--grid");

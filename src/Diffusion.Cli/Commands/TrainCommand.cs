@@ -124,7 +124,9 @@ public static class TrainCommand
     private static void CheckMemory(ModelConfig model, int batch, ParseResult r)
     {
         if (model.Check() is { Count: > 0 } problems) throw new Diffusion.Primitives.ConfigException(problems);
-        if (!r.GetValue(NoMemoryCheck)) MemoryEstimate.ForTraining(model, batch).EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
+        var estimate = MemoryEstimate.ForTraining(model, batch);
+        if (!r.GetValue(NoMemoryCheck)) estimate.EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
+        CliSupport.Err.MarkupLine($"[grey]{Markup.Escape(estimate.ToString())}[/]");
     }
 
     private static string DefaultRunDir(string modelName, TrainingConfig config) => Path.Combine("runs",
