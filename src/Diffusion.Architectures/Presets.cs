@@ -50,6 +50,6 @@ public static class Presets
     /// <summary>A preset name, or a path to a JSON model config.</summary>
     public static ModelConfig Resolve(string presetOrPath) =>
         Table.ContainsKey(presetOrPath) ? Get(presetOrPath)
-        : File.Exists(presetOrPath) ? ModelConfig.FromJson(File.ReadAllText(presetOrPath))
+        : File.Exists(presetOrPath) ? ModelConfig.FromJson(File.ReadAllText(presetOrPath), presetOrPath)
         : throw new KeyNotFoundException($"'{presetOrPath}' is neither a preset ({string.Join(", ", Table.Keys.Order())}) nor a JSON config file");
 }

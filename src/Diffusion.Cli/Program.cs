@@ -16,4 +16,13 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     ImportCommand.Create(),
     SamplersCommand.Create(),
 };
-return root.Parse(args).Invoke();
+root.Options.Add(CliSupport.Verbose);
+// Usage errors (unknown flags, unparsable or out-of-range values) are one "error: …" line per problem and exit code 2.
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    foreach (var error in parsed.Errors) Console.Error.WriteLine($"error: {error.Message}");
+    Console.Error.WriteLine($"(see: diffusion {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help)");
+    return 2;
+}
+return parsed.Invoke();

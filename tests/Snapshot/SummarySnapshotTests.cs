@@ -72,7 +72,7 @@ public class SummarySnapshotTests
             stderr = new StringWriter();
             Assert.Equal(1, SummaryCommand.Run(path, null, null, "text", new StringWriter(), stderr));
             // A plan's own problems first, then each child's in declaration order.
-            Assert.Equal("diffusion summary: invalid model config: dit.pos_embed: hidden_size=130 must be divisible by 4 (2-D sine-cosine embedding); "
+            Assert.Equal("error: invalid model config: dit.pos_embed: hidden_size=130 must be divisible by 4 (2-D sine-cosine embedding); "
                 + "dit.blocks: heads=3 does not divide dim=130; dit.x_embedder: patch_size=4 does not divide spatial size 30\n",
                 stderr.ToString().Replace("\r\n", "\n"));
         }

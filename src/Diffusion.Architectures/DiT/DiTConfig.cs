@@ -32,6 +32,17 @@ public sealed record DiTConfig(int InputSize = 32, int PatchSize = 2, int InChan
     /// <summary>The validated plan: every block resolved, nothing left to check at run time but input shapes.</summary>
     public Checked<DiTPlan> Plan()
     {
+        IEnumerable<string> limits =
+        [
+            .. Limits.Side.Check(InputSize, "dit", "input_size"), .. Limits.Side.Check(PatchSize, "dit", "patch_size"),
+            .. Limits.Width.Check(InChannels, "dit", "in_channels"),
+            .. Limits.Elements.Check(Math.Max(1.0, InChannels) * InputSize * InputSize, "dit", "elements per sample (in_channels × input_size²)"),
+            .. Limits.Width.Check(HiddenSize, "dit", "hidden_size"), .. Limits.Repeats.Check(Depth, "dit", "depth"),
+            .. Limits.Width.Check(NumHeads, "dit", "num_heads"), .. Limits.Classes.Check(NumClasses, "dit", "num_classes"),
+            .. Limits.Width.Check(FrequencyEmbeddingSize, "dit", "frequency_embedding_size"),
+            .. Rules.Require(MlpRatio > 0 && MlpRatio <= Limits.Multiplier.Max, "dit", $"mlp_ratio={MlpRatio} must be in (0, {Limits.Multiplier.Max}]"),
+        ];
+        if (limits.Any()) return Checked.Fail<DiTPlan>(limits); // checked before any size is used
         var grid = PatchSize > 0 ? InputSize / PatchSize : 0;
         var tokens = Math.Max(1L, (long)grid * grid);
         var frequency = new SinusoidalSpec(FrequencyEmbeddingSize, FlipSinToCos: true, DownscaleFreqShift: 0); // GLIDE's timestep_embedding: [cos, sin]

@@ -16,6 +16,12 @@ public sealed record MlpConfig(int DataDim = 2, int Hidden = 128, int TimeDim = 
 
     public Checked<MlpPlan> Plan()
     {
+        IEnumerable<string> limits =
+        [
+            .. Limits.Width.Check(DataDim, "mlp", "data_dim"), .. Limits.Width.Check(Hidden, "mlp", "hidden"), .. Limits.Width.Check(TimeDim, "mlp", "time_dim"),
+            .. Limits.Repeats.Check(Depth, "mlp", "depth"),
+        ];
+        if (limits.Any()) return Checked.Fail<MlpPlan>(limits); // checked before any size is used
         var time = new SinusoidalSpec(TimeDim);
         return Checked.Of(
             [

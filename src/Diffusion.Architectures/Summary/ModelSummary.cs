@@ -41,7 +41,7 @@ public sealed record ModelSummary(string Name, long[] InputShape, int? MaxDepth,
     /// Throws <see cref="ConfigException"/> when the config is invalid.
     /// </summary>
     public static ModelSummary Of(ModelConfig config, long[]? inputShape = null, int? depth = null) =>
-        Of(config, config.PlanModel().OrThrow().Module, inputShape ?? [1, .. config.InputShape], depth);
+        Of(config, config.PlanCounted().OrThrow().Module, inputShape ?? [1, .. config.InputShape], depth);
 
     private static ModelSummary Of(ModelConfig config, Module module, long[] inputShape, int? depth)
     {

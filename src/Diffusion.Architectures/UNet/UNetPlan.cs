@@ -111,6 +111,32 @@ internal static class UNetPlanner
         .. Rules.Positive(c.TimeEmbedMult, Root, "time_embed_mult"),
         .. Rules.Require(c.Size.Length is 2 or 3, Rules.Child(Root, "size"), $"spatial rank={c.Size.Length} must be 2 (H, W) or 3 (D, H, W)"),
         .. Rules.Require(c.Size.All(d => d > 0), Rules.Child(Root, "size"), $"spatial size {string.Join("×", c.Size)} must be positive"),
+        .. SizeLimits(c),
+    ];
+
+    /// <summary>
+    /// The <see cref="Limits"/>, in 64-bit (or floating-point) arithmetic before any int arithmetic on the fields: the
+    /// widths each level and the time embedding derive (channels·channel_mult[i], time_embed_mult·channels) are bounded too.
+    /// </summary>
+    private static IEnumerable<string> SizeLimits(UNetConfig c) =>
+    [
+        .. Limits.Width.Check(c.InChannels, Root, "in_channels"),
+        .. Limits.Width.Check(c.OutChannels ?? 0, Root, "out_channels"),
+        .. Limits.Width.Check(c.Channels, Root, "channels"),
+        .. Limits.Levels.Check(c.ChannelMult.Length, Root, "levels (channel_mult's length)"),
+        .. c.ChannelMult.Take((int)Limits.Levels.Max + 1).SelectMany((m, i) => Limits.Multiplier.Check(m, Root, $"channel_mult[{i}]")),
+        .. Limits.Multiplier.Check(c.TimeEmbedMult, Root, "time_embed_mult"),
+        // Derived widths, reported only when channels alone is within the limit (else each would repeat its problem).
+        .. c.Channels > Limits.Width.Max ? [] : c.ChannelMult.Take((int)Limits.Levels.Max + 1)
+            .SelectMany((m, i) => Limits.Width.Check((long)m * c.Channels, Root, $"channels·channel_mult[{i}]"))
+            .Concat(Limits.Width.Check((long)c.TimeEmbedMult * c.Channels, Root, "time embedding width (time_embed_mult·channels)")),
+        .. Limits.Repeats.Check(c.NumResBlocks, Root, "num_res_blocks"),
+        .. c.Size.Take(3).SelectMany((d, i) => Limits.Side.Check(d, Rules.Child(Root, "size"), $"size[{i}]")),
+        .. Limits.Elements.Check(Math.Max(1.0, c.InChannels) * c.Size.Aggregate(1.0, (a, d) => a * Math.Max(1, d)), Root, "elements per sample (in_channels × size)"),
+        .. Limits.Width.Check(c.AttentionHeads, Root, "attention_heads"),
+        .. Limits.Width.Check(c.NormGroups, Root, "norm_groups"),
+        .. Limits.Width.Check(c.MetadataDim, Root, "metadata_dim"),
+        .. Limits.Classes.Check(c.NumClasses, Root, "num_classes"),
     ];
 
     /// <summary>Network-wide scalars, reported once here rather than once per block.</summary>

@@ -14,8 +14,14 @@ namespace Diffusion.Architectures;
 /// </summary>
 public sealed record UViTConfig(int ImgSize = 32, int PatchSize = 2, int InChans = 3, int EmbedDim = 512, int Depth = 12, int NumHeads = 8,
     double MlpRatio = 4.0, bool QkvBias = false, bool MlpTimeEmbed = false, int NumClasses = 0, bool Conv = true, bool Skip = true,
-    PredictionTarget Target = PredictionTarget.Noise) : ModelConfig
+    PredictionTarget Target = PredictionTarget.Noise) : ModelConfig, IClassConditional
 {
+    /// <summary>
+    /// Every row of label_emb is a label the trainer may pass: libs/uvit.py has no reserved null row of its own (its ImageNet
+    /// configs count the null class in num_classes), so the trainer's label dropout, which uses row NumClasses, needs 0.
+    /// </summary>
+    public bool HasNullClass => false;
+
     public override long[] InputShape => [InChans, ImgSize, ImgSize];
 
     /// <summary>Tokens in front of the patches: the time token, and the label token when class-conditional.</summary>
@@ -23,6 +29,16 @@ public sealed record UViTConfig(int ImgSize = 32, int PatchSize = 2, int InChans
 
     public Checked<UViTPlan> Plan()
     {
+        IEnumerable<string> limits =
+        [
+            .. Limits.Side.Check(ImgSize, "uvit", "img_size"), .. Limits.Side.Check(PatchSize, "uvit", "patch_size"),
+            .. Limits.Width.Check(InChans, "uvit", "in_chans"),
+            .. Limits.Elements.Check(Math.Max(1.0, InChans) * ImgSize * ImgSize, "uvit", "elements per sample (in_chans × img_size²)"),
+            .. Limits.Width.Check(EmbedDim, "uvit", "embed_dim"), .. Limits.Repeats.Check(Depth, "uvit", "depth"),
+            .. Limits.Width.Check(NumHeads, "uvit", "num_heads"), .. Limits.Classes.Check(NumClasses, "uvit", "num_classes"),
+            .. Rules.Require(MlpRatio > 0 && MlpRatio <= Limits.Multiplier.Max, "uvit", $"mlp_ratio={MlpRatio} must be in (0, {Limits.Multiplier.Max}]"),
+        ];
+        if (limits.Any()) return Checked.Fail<UViTPlan>(limits); // checked before any size is used
         var grid = PatchSize > 0 ? ImgSize / PatchSize : 0;
         var tokens = Math.Max(1, Extras + (long)grid * grid);
         ViTBlockConfig Block(bool skip) => new(EmbedDim, NumHeads, tokens, MlpRatio, QkvBias, skip);
@@ -32,8 +48,8 @@ public sealed record UViTConfig(int ImgSize = 32, int PatchSize = 2, int InChans
             .. Rules.Require(EmbedDim <= 0 || EmbedDim % 2 == 0, "uvit.time_embed", $"embed_dim={EmbedDim} must be even (sinusoidal time token)"),
             .. Rules.Require(NumClasses >= 0, "uvit.label_emb", $"num_classes={NumClasses} must be ≥ 0 (0: unconditional)"),
         ];
-        var blocks = (IEnumerable<(string Path, bool Skip)>)[.. Enumerable.Range(0, Depth / 2).Select(i => ($"uvit.in_blocks.{i}", false)), ("uvit.mid_block", false),
-            .. Enumerable.Range(0, Depth / 2).Select(i => ($"uvit.out_blocks.{i}", Skip))];
+        var blocks = (IEnumerable<(string Path, bool Skip)>)[.. Enumerable.Range(0, Math.Max(0, Depth / 2)).Select(i => ($"uvit.in_blocks.{i}", false)), ("uvit.mid_block", false),
+            .. Enumerable.Range(0, Math.Max(0, Depth / 2)).Select(i => ($"uvit.out_blocks.{i}", Skip))];
         // The blocks share every rule, so only the first of them reports (heads dividing the width …) rather than all 2·depth/2 + 1.
         return Checked.Of([.. own, .. ViTBlock.Plan(Block(false), "uvit.blocks").Problems],
             PatchEmbed.Plan(new PatchEmbedConfig(InChans, EmbedDim, new Spatial(ImgSize, ImgSize), PatchSize), "uvit.patch_embed"),

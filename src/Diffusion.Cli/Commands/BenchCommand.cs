@@ -11,9 +11,9 @@ namespace Diffusion.Cli.Commands;
 public static class BenchCommand
 {
     private static readonly Option<string> Case = new("--case") { Description = $"A case or all: {string.Join(", ", BenchmarkCase.All.Select(c => c.Name))}", DefaultValueFactory = _ => "all" };
-    private static readonly Option<int?> Threads = new("--threads") { Description = "Intra-op threads (default: chosen by the thread policy from the work per step)" };
-    private static readonly Option<int?> Warmup = new("--warmup") { Description = "Untimed steps first (default per case)" };
-    private static readonly Option<int?> Steps = new("--steps") { Description = "Timed steps (default per case; EM sampling: steps of one run)" };
+    private static readonly Option<int?> Threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: chosen by the thread policy from the work per step)" }.Within(1, 1024);
+    private static readonly Option<int?> Warmup = new Option<int?>("--warmup") { Description = "Untimed steps first (default per case)" }.Within(0, 1_000_000);
+    private static readonly Option<int?> Steps = new Option<int?>("--steps") { Description = "Timed steps (default per case; EM sampling: steps of one run)" }.Within(1, 10_000_000);
     private static readonly Option<bool> Json = new("--json") { Description = "One JSON line per case: case, seconds_per_step, threads, params, peak_rss_mib, …" };
 
     public static Command Create() => CliSupport.Command("bench", "Time the benchmark cases (compare with bench/pytorch_reference.py)", Run, Case, Threads, Warmup, Steps, Json);

@@ -20,8 +20,8 @@ namespace Diffusion.Cli.Commands;
 public static class DemoCommand
 {
     private static readonly Option<string> Out = new("--out") { Description = "Directory for the plots and the checkpoint", DefaultValueFactory = _ => "demo-out" };
-    private static readonly Option<int> Steps = new("--steps") { Description = "Training steps", DefaultValueFactory = _ => 6000 };
-    private static readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 };
+    private static readonly Option<int> Steps = new Option<int>("--steps") { Description = "Training steps", DefaultValueFactory = _ => 6000 }.Within(1, 100_000_000);
+    private static readonly Option<int> Batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 512 }.Within(1, 10_000_000);
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of every generator", DefaultValueFactory = _ => 0UL };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 

@@ -21,8 +21,8 @@ public static class InpaintCommand
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
     private static readonly Option<string?> Data = new("--data") { Description = "Where the examples come from (default: the run's data set)" };
     private static readonly Option<string> Mask = new("--mask") { Description = $"Region to fill: {MaskSpec.Names.Help}", Required = true };
-    private static readonly Option<int> N = new("--n") { Description = "Number of examples", DefaultValueFactory = _ => 8 };
-    private static readonly Option<int> Steps = new("--steps") { Description = "Predictor–corrector steps (2 network evaluations each)", DefaultValueFactory = _ => 500 };
+    private static readonly Option<int> N = new Option<int>("--n") { Description = "Number of examples", DefaultValueFactory = _ => 8 }.Within(1, 10_000);
+    private static readonly Option<int> Steps = new Option<int>("--steps") { Description = "Predictor–corrector steps (2 network evaluations each)", DefaultValueFactory = _ => 500 }.Within(1, 1_000_000);
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed: sampler K, data K + 1, random mask K + 2", DefaultValueFactory = _ => 0UL };
     private static readonly Option<string?> Out = new("--out") { Description = "Write a PNG of masked | filled | truth panels (central slices for volumes)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };

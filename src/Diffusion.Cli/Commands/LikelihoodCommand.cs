@@ -22,13 +22,13 @@ public static class LikelihoodCommand
 {
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
     private static readonly Option<string?> Data = new("--data") { Description = $"Data to evaluate ({DataSets.Names.Known}, or a path as for train); default: the run's data set" };
-    private static readonly Option<int> N = new("--n") { Description = "Number of fresh data points", DefaultValueFactory = _ => 1000 };
-    private static readonly Option<int> Batch = new("--batch") { Description = "Points per ODE solve", DefaultValueFactory = _ => 1000 };
-    private static readonly Option<int> Probes = new("--probes") { Description = "Hutchinson probes per point, averaged (one VJP each per evaluation)", DefaultValueFactory = _ => 1 };
+    private static readonly Option<int> N = new Option<int>("--n") { Description = "Number of fresh data points", DefaultValueFactory = _ => 1000 }.Within(1, 100_000_000);
+    private static readonly Option<int> Batch = new Option<int>("--batch") { Description = "Points per ODE solve", DefaultValueFactory = _ => 1000 }.Within(1, 1_000_000);
+    private static readonly Option<int> Probes = new Option<int>("--probes") { Description = "Hutchinson probes per point, averaged (one VJP each per evaluation)", DefaultValueFactory = _ => 1 }.Within(1, 1000);
     private static readonly Option<string> Estimator = new("--estimator") { Description = TraceEstimators.Names.Help, DefaultValueFactory = _ => "rademacher" };
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the data draw (probes and dequantisation use seed + 1)", DefaultValueFactory = _ => 0UL };
-    private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
-    private static readonly Option<double> Eps = new("--eps") { Description = "Start time ε of the ODE (score_sde: 1e-5)", DefaultValueFactory = _ => 1e-5 };
+    private static readonly Option<double> Tolerance = new Option<double>("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 }.Within(0, 0.1, minExclusive: true);
+    private static readonly Option<double> Eps = new Option<double>("--eps") { Description = "Start time ε of the ODE (score_sde: 1e-5)", DefaultValueFactory = _ => 1e-5 }.Within(0, 0.5, minExclusive: true);
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 

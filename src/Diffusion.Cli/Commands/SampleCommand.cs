@@ -22,21 +22,32 @@ public static class SampleCommand
 {
     private static readonly Option<string> CheckpointDir = new("--checkpoint") { Description = "A run directory (its latest checkpoint is used) or one step-* checkpoint directory", Required = true };
     private static readonly Option<string?> Sampler = new("--sampler") { Description = $"{SamplerKinds.Names.Help} (default: edm-heun for EDM models, em for other SDE models, ddpm for DDPM ones)" };
-    private static readonly Option<int?> Steps = new("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive); for the σ-space samplers the number of σ intervals (default 18 for edm-heun, dpmpp-2m, unipc; 50 for edm-sde, dpmpp-2m-sde)" };
+    private static readonly Option<int?> Steps = new Option<int?>("--steps") { Description = "Sampling steps (default 500 for em/pc, 100 for heun/ddim, 1000 for ddpm; ode is adaptive); for the σ-space samplers the number of σ intervals (default 18 for edm-heun, dpmpp-2m, unipc; 50 for edm-sde, dpmpp-2m-sde)" }.Within(1, 1_000_000);
     private static readonly Option<string> Grid = new("--grid") { Description = $"σ grid of the σ-space samplers: {SigmaGrids.Names.Help}", DefaultValueFactory = _ => "karras" };
-    private static readonly Option<double?> SigmaMin = new("--sigma-min") { Description = "Smallest nonzero σ of the σ grid (default: the process's σ(ε); EDM's 0.002)" };
-    private static readonly Option<double?> SigmaMax = new("--sigma-max") { Description = "Largest σ of the σ grid, where sampling starts (default: the process's σ(1); EDM's 80)" };
-    private static readonly Option<double?> Rho = new("--rho") { Description = "Exponent ρ of the Karras grid (default 7)" };
-    private static readonly Option<int> N = new("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 };
+    private static readonly Option<double?> SigmaMin = new Option<double?>("--sigma-min") { Description = "Smallest nonzero σ of the σ grid (default: the process's σ(ε); EDM's 0.002)" }.Within(0, 1e6, minExclusive: true);
+    private static readonly Option<double?> SigmaMax = new Option<double?>("--sigma-max") { Description = "Largest σ of the σ grid, where sampling starts (default: the process's σ(1); EDM's 80)" }.Within(0, 1e6, minExclusive: true);
+    private static readonly Option<double?> Rho = new Option<double?>("--rho") { Description = "Exponent ρ of the Karras grid (default 7)" }.Within(0, 1000, minExclusive: true);
+    private static readonly Option<int> N = new Option<int>("--n") { Description = "Number of samples", DefaultValueFactory = _ => 1000 }.Within(1, int.MaxValue);
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the sampling generator", DefaultValueFactory = _ => 0UL };
-    private static readonly Option<double?> Guidance = new("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" };
+    private static readonly Option<double?> Guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" }.Within(-1, 1000);
     private static readonly Option<string?> Out = new("--out") { Description = "Write a PNG: a scatter plot (2-D data) or an image grid" };
     private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
-    private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
+    private static readonly Option<double> Tolerance = new Option<double>("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 }.Within(0, 0.1, minExclusive: true);
+    private static readonly Option<int?> Batch = new Option<int?>("--batch") { Description = $"Samples drawn at a time (default: --n up to {DefaultBatch:N0}); any --n runs in batches of this size in bounded memory" }.Within(1, int.MaxValue);
+    private static readonly Option<bool> NoMemoryCheck = CliSupport.NoMemoryCheckOption();
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, SigmaMin, SigmaMax, Rho, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
+    /// <summary>The batch when --batch is not given: the default --n, so a default run draws its samples in one batch as before.</summary>
+    public const int DefaultBatch = 1000;
+
+    /// <summary>
+    /// Samples kept for --out and --metrics: the first this many. Batches beyond are drawn and dropped, so memory stays bounded
+    /// whatever --n is (a plot or a metric of more points adds nothing a person can see).
+    /// </summary>
+    public const int KeptForOutputs = 16_384;
+
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, SigmaMin, SigmaMax, Rho, N, Batch, Seed, Guidance, Out, Metrics, Raw, Tolerance, NoMemoryCheck, Json);
 
     private static int Run(ParseResult r)
     {
@@ -47,29 +58,32 @@ public static class SampleCommand
         var kind = r.GetValue(Sampler) is { } named ? SamplerKinds.Names.Parse(named, "--sampler") : Samplers.Default(process);
         if (Samplers.Incompatibility(kind, process) is { } why) throw new ArgumentException(why);
         var n = r.GetValue(N);
-        if (n < 1) throw new ArgumentException($"--n {n}: need at least one sample");
+        var batch = Math.Min(n, r.GetValue(Batch) ?? DefaultBatch);
+        var modelConfig = Checkpoint.ReadModelConfig(dir);
+        var estimate = MemoryEstimate.ForSampling(modelConfig, batch);
+        if (!r.GetValue(NoMemoryCheck)) estimate.EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
+        CliSupport.Err.MarkupLine($"[grey]{Markup.Escape(estimate.ToString())}[/]");
         var steps = r.GetValue(Steps) ?? DefaultSteps(kind);
         var guidance = r.GetValue(Guidance);
         var grid = SigmaGrids.Names.Parse(r.GetValue(Grid)!, "--grid");
         var (sigmaMin, sigmaMax, rho) = (r.GetValue(SigmaMin), r.GetValue(SigmaMax), r.GetValue(Rho));
         if ((sigmaMin ?? sigmaMax ?? rho) is not null && !Samplers.InSigmaSpace(kind))
             throw new ArgumentException($"--sigma-min, --sigma-max and --rho shape the σ grid of the σ-space samplers, not {Samplers.Name(kind)}");
-        if (sigmaMin is <= 0) throw new ArgumentException($"--sigma-min {sigmaMin}: must be > 0");
-        if (sigmaMax is <= 0) throw new ArgumentException($"--sigma-max {sigmaMax}: must be > 0");
         if (sigmaMin is { } lo && sigmaMax is { } hi && hi <= lo) throw new ArgumentException($"--sigma-max {hi} must exceed --sigma-min {lo}");
-        if (rho is <= 0) throw new ArgumentException($"--rho {rho}: must be > 0");
 
         using var scope = torch.NewDisposeScope();
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
         int? classes = guidance is null ? null
+            : model.Config is IClassConditional { HasNullClass: false } ? throw new ArgumentException("--guidance needs a null class, which this model has none of (a DiT has one when class_dropout_prob > 0, a U-ViT never)")
             : model.Config.ClassCount() is > 0 and var c ? c
             : throw new ArgumentException("--guidance needs a class-conditional model (this one takes no class labels)");
         var clock = Stopwatch.StartNew();
-        using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes,
-            options: new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho));
+        using var result = RunBatched(model, process, kind, steps, n, batch, r.GetValue(Seed), guidance, classes,
+            new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho));
+        var kept = (int)result.Samples.size(0);
         var seconds = clock.Elapsed.TotalSeconds;
         var gridNote = Samplers.InSigmaSpace(kind) ? $", {SigmaGrids.Names.Name(grid)} σ grid, {steps} steps" : "";
-        AnsiConsole.MarkupLine($"{n} samples with {Samplers.Name(kind)}{gridNote} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
+        AnsiConsole.MarkupLine($"{n} samples{(batch < n ? $" in batches of {batch}" : "")} with {Samplers.Name(kind)}{gridNote} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
 
         double? swd = null;
         ImageStats? imageStats = null;
@@ -79,14 +93,14 @@ public static class SampleCommand
             using var g = new Generator(r.GetValue(Seed) + 1);
             if (is2d && training.Data is DataRef.Named { Set: var toy } && ToyDatasets.IsToy(training.Data))
             {
-                swd = SlicedWasserstein.Distance(result.Samples, ToyDatasets.Sample(toy, n, g), 128, g);
+                swd = SlicedWasserstein.Distance(result.Samples, ToyDatasets.Sample(toy, kept, g), 128, g);
                 AnsiConsole.MarkupLine($"sliced Wasserstein distance to fresh {Markup.Escape(training.Data.ToString()!)} data: [bold]{swd:F4}[/]");
             }
             else if (result.Samples.dim() >= 4)
             {
                 // Per-pixel mean/std agreement with as many real images as samples, drawn from the training data.
                 using var data = DataSources.Resolve(training.Data);
-                imageStats = ImageStats.Compute(result.Samples, data.Next(n, g).X);
+                imageStats = ImageStats.Compute(result.Samples, data.Next(kept, g).X);
                 AnsiConsole.MarkupLine($"agreement with {Markup.Escape(training.Data.ToString()!)}: {Markup.Escape(imageStats.ToString())}");
             }
             else throw new ArgumentException("--metrics needs a model trained on a 2-D toy set or on images/volumes");
@@ -97,10 +111,10 @@ public static class SampleCommand
             {
                 List<(string, Tensor)> series = [("samples", result.Samples)];
                 if (training.Data is DataRef.Named { Set: var toy } && ToyDatasets.IsToy(training.Data))
-                    series.Insert(0, ("data", ToyDatasets.Sample(toy, n, new Generator(r.GetValue(Seed) + 2))));
+                    series.Insert(0, ("data", ToyDatasets.Sample(toy, kept, new Generator(r.GetValue(Seed) + 2))));
                 Plots.Scatter(png, series, $"{Samplers.Name(kind)}, {result.Nfe} NFE", overlay: false);
             }
-            else if (result.Samples.dim() == 4) Plots.ImageGrid(png, result.Samples, (int)Math.Ceiling(Math.Sqrt(n)));
+            else if (result.Samples.dim() == 4) Plots.ImageGrid(png, result.Samples, (int)Math.Ceiling(Math.Sqrt(kept)));
             else if (result.Samples.dim() == 5) Plots.VolumeSlices(png, result.Samples);
             else throw new ArgumentException($"--out: cannot plot samples of shape [{string.Join(", ", result.Samples.shape)}]");
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/]");
@@ -119,6 +133,34 @@ public static class SampleCommand
         SamplerKind.EdmSde or SamplerKind.DpmPlusPlus2MSde => 50,
         _ => 100,
     };
+
+    /// <summary>
+    /// Samples n points <paramref name="batch"/> at a time from one generator (one batch of n draws what <see cref="Run"/>
+    /// draws), keeping the first <see cref="KeptForOutputs"/>: memory is bounded by the batch, whatever n is. Guidance
+    /// labels cycle over the classes across batches. The NFE is the largest of any batch (the adaptive ODE's varies).
+    /// </summary>
+    internal static SampleResult RunBatched(IScoreModel model, Training.Sde.DiffusionProcess process, SamplerKind kind, int steps, int n, int batch,
+        ulong seed, double? guidance, int? classes, SamplerOptions options)
+    {
+        ThreadPolicyForSampling(model, batch);
+        var kept = new List<Tensor>();
+        var nfe = 0;
+        using var g = new Generator(seed);
+        for (long start = 0; start < n; start += batch)
+        {
+            using var scope = torch.NewDisposeScope();
+            var b = (int)Math.Min(batch, n - start);
+            var network = guidance is { } w && classes is { } c
+                ? ModelFunctions.Guided(model, (torch.arange(b) + start) % c, c, w)
+                : ModelFunctions.Network(model);
+            using var result = Samplers.Run(kind, process, network, Predictions.From(model.Target), [b, .. model.Config.InputShape], steps, g, options);
+            nfe = Math.Max(nfe, result.Nfe);
+            if (start < KeptForOutputs) kept.Add(result.Samples.narrow(0, 0, Math.Min(b, KeptForOutputs - start)).clone().DetachFromDisposeScope());
+        }
+        var samples = kept.Count == 1 ? kept[0] : torch.cat([.. kept], 0).DetachFromDisposeScope();
+        if (kept.Count > 1) foreach (var k in kept) k.Dispose();
+        return new SampleResult(samples, nfe, []);
+    }
 
     /// <summary>Samples n points; with guidance, labels cycle over the classes and the null class is the class count.</summary>
     internal static SampleResult Run(IScoreModel model, Training.Sde.DiffusionProcess process, SamplerKind kind, int steps, int n, ulong seed,

@@ -15,7 +15,7 @@ public static class SummaryCommand
     {
         var model = new Argument<string>("model") { Description = "A preset name (e.g. dit-xl-2) or a path to a JSON model config" };
         var input = new Option<string?>("--input") { Description = "Input shape with the batch, e.g. 1x4x32x32 (default: 1 × the config's input shape)" };
-        var depth = new Option<int?>("--depth") { Description = "Show layers down to this nesting depth (default: all)" };
+        var depth = new Option<int?>("--depth") { Description = "Show layers down to this nesting depth (default: all)" }.Within(0, 1000);
         var format = new Option<string>("--format") { Description = "text, markdown or json", DefaultValueFactory = _ => "text" };
         var command = new Command("summary", "Print a model summary: layers, output shapes, parameters, MACs and memory") { model, input, depth, format };
         command.SetAction(parse => Run(parse.GetValue(model)!, parse.GetValue(input), parse.GetValue(depth), parse.GetValue(format) ?? "text",
@@ -38,12 +38,17 @@ public static class SummaryCommand
         }
         catch (Exception e) when (e is KeyNotFoundException or ArgumentException or FormatException or JsonException or ShapeException or IOException)
         {
-            stderr.WriteLine($"diffusion summary: {e.Message}");
+            stderr.WriteLine($"error: {e.Message}");
             return 1;
         }
         catch (ConfigException e)
         {
-            stderr.WriteLine($"diffusion summary: invalid model config: {string.Join("; ", e.Problems)}");
+            stderr.WriteLine($"error: invalid model config: {string.Join("; ", e.Problems)}");
+            return 1;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"error: {CliSupport.Describe(e)}");
             return 1;
         }
     }

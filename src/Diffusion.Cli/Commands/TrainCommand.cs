@@ -27,6 +27,7 @@ public static class TrainCommand
     private static readonly Option<string?> Out = new("--out") { Description = "Run directory for checkpoints, metrics.jsonl and samples (default runs/<model>-<data>-<sde>)" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its latest checkpoint, with its training.json (only --steps may change)" };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
+    private static readonly Option<bool> NoMemoryCheck = CliSupport.NoMemoryCheckOption();
 
     /// <summary>A flag that sets one training setting: its option, and how its value changes a config.</summary>
     private sealed record Setting(Option Option, Func<ParseResult, TrainingConfig, TrainingConfig> Apply);
@@ -40,6 +41,8 @@ public static class TrainCommand
     private static Setting Value<T>(string name, string description, Func<TrainingConfig, T, TrainingConfig> set, params string[] aliases) where T : struct
     {
         var option = new Option<T?>(name, aliases) { Description = description };
+        // The range is TrainingConfig.Check's, declared once there: the flag alone over the defaults must pass it.
+        option.Validators.Add(o => { if (o.GetValueOrDefault<T?>() is { } v && set(Defaults, v).Check() is [var why, ..]) o.AddError($"{name} {v}: {why}"); });
         return new Setting(option, (r, c) => r.GetValue(option) is { } v ? set(c, v) : c);
     }
 
@@ -70,7 +73,7 @@ public static class TrainCommand
     ];
 
     public static Command Create() => CliSupport.Command("train", "Train a score network", Run,
-        [Model, ConfigFile, .. Settings.Select(s => s.Option), Out, Resume, Json]);
+        [Model, ConfigFile, .. Settings.Select(s => s.Option), Out, Resume, Json, NoMemoryCheck]);
 
     /// <summary>The training config of a new run: <see cref="Defaults"/>, then the --config file, then each flag given.</summary>
     private static TrainingConfig Compose(ParseResult r)
@@ -101,6 +104,7 @@ public static class TrainCommand
                 : throw new ArgumentException("--resume needs --out (or the --data, and --sde, that named the run directory)"));
             var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
+            CheckMemory(Checkpoint.ReadModelConfig(dir), Checkpoint.ReadTrainingConfig(dir).Batch, r);
             trainer = Trainer.Resume(outDir, data, r.GetValue((Option<int?>)Flag("--steps")));
             CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
             return Finish(trainer, outDir, r);
@@ -110,9 +114,20 @@ public static class TrainCommand
         if (Checkpoint.Find(outDir) is not null) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
         using (var data = DataSources.Resolve(config.Data))
         {
-            trainer = new Trainer(Presets.Resolve(modelName), config, data);
+            var model = Presets.Resolve(modelName);
+            CheckMemory(model, config.Batch, r);
+            trainer = new Trainer(model, config, data);
             return Finish(trainer, outDir, r);
         }
+    }
+
+    /// <summary>Pre-flight: refuse a run whose estimate from the plan exceeds the memory available (after the data is loaded).</summary>
+    private static void CheckMemory(ModelConfig model, int batch, ParseResult r)
+    {
+        if (model.Check() is { Count: > 0 } problems) throw new Diffusion.Primitives.ConfigException(problems);
+        var estimate = MemoryEstimate.ForTraining(model, batch);
+        if (!r.GetValue(NoMemoryCheck)) estimate.EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
+        CliSupport.Err.MarkupLine($"[grey]{Markup.Escape(estimate.ToString())}[/]");
     }
 
     private static string DefaultRunDir(string modelName, TrainingConfig config) => Path.Combine("runs",

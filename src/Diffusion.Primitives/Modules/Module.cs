@@ -12,13 +12,13 @@ public sealed record Module(string Name, string Type, long[] Shape, IReadOnlyLis
     Module IDeclared.Module => this;
 
     /// <summary>Parameters at or under this node, frozen ones included (PyTorch's <c>sum(p.numel() for p in parameters())</c>); buffers excluded.</summary>
-    public long ParameterCount => Own.Where(p => p.Kind != ParamKind.Buffer).Sum(p => p.Count) + Children.Sum(c => c.ParameterCount);
+    public long ParameterCount => checked(Own.Where(p => p.Kind != ParamKind.Buffer).Sum(p => p.Count) + Children.Sum(c => c.ParameterCount));
 
     /// <summary>Parameters an optimizer updates.</summary>
     public long TrainableCount => Own.Where(p => p.Kind == ParamKind.Trainable).Sum(p => p.Count) + Children.Sum(c => c.TrainableCount);
 
     /// <summary>Multiply-accumulates per sample at or under this node.</summary>
-    public long Macs => OwnMacs + Children.Sum(c => c.Macs);
+    public long Macs => checked(OwnMacs + Children.Sum(c => c.Macs)); // checked: a total past 2⁶³ is an OverflowException, never a wrapped count
 
     /// <summary>A node that only groups its children (a stage, an attention, a time MLP).</summary>
     public static Module Group(string name, string type, long[] shape, IEnumerable<Module?> children, long ownMacs = 0) =>

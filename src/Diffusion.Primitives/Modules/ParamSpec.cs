@@ -20,7 +20,7 @@ public enum ParamKind
 /// </summary>
 public sealed record ParamSpec(string Name, long[] Shape, Fill Fill, ParamKind Kind = ParamKind.Trainable)
 {
-    public long Count => Shape.Aggregate(1L, (a, b) => a * b);
+    public long Count => Shape.Aggregate(1L, (a, b) => checked(a * b));
 }
 
 /// <summary>How a tensor's initial values are drawn. Every draw takes its generator explicitly.</summary>

@@ -78,7 +78,7 @@ public static class Checkpoint
             .OrderDescending(StringComparer.Ordinal).FirstOrDefault();
     }
 
-    public static ModelConfig ReadModelConfig(string dir) => ModelConfig.FromJson(File.ReadAllText(Path.Combine(dir, ModelConfigFile)));
+    public static ModelConfig ReadModelConfig(string dir) => ModelConfig.FromJson(File.ReadAllText(Path.Combine(dir, ModelConfigFile)), Path.Combine(dir, ModelConfigFile));
 
     public static TrainingConfig ReadTrainingConfig(string dir) => TrainingConfig.FromJson(File.ReadAllText(Path.Combine(dir, TrainingConfigFile)));
 

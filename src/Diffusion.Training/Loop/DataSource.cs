@@ -88,6 +88,11 @@ public static class DataSources
         if (!tensors.TryGetValue("data", out var data))
             throw new ArgumentException($"{file}: no tensor named 'data' (found {string.Join(", ", tensors.Keys)})");
         tensors.TryGetValue("labels", out var labels);
+        if (TensorDataChecks.Problems(file, data, labels) is { Count: > 0 } problems)
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw new InvalidDataException(string.Join("\n", problems));
+        }
         int? classes = labels is null ? null : (int)labels.max().item<long>() + 1;
         return new TensorDataSource(Path.GetFileNameWithoutExtension(file), data.@float().DetachFromDisposeScope(), labels?.@long().DetachFromDisposeScope(), classes);
     }

@@ -37,7 +37,8 @@ public sealed class Trainer : IDisposable
         if (Config.LogEvery == 0) Config = Config with { LogEvery = TrainingConfig.AutoLogEvery(Config.Steps) };
         ModelConfig = modelConfig;
         if (modelConfig is IClassConditional { NumClasses: > 0, HasNullClass: false } && config.LabelDropout > 0)
-            throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this model has none (a DiT has one when class_dropout_prob > 0); set label_dropout to 0");
+            throw new ArgumentException($"label_dropout={config.LabelDropout} needs a null class, but this model has none (a DiT has one when class_dropout_prob > 0, a U-ViT never); set label_dropout to 0");
+        if (Diffusion.Training.Data.TensorDataChecks.AgainstModel(data.Name, data.NumClasses, modelConfig.ClassCount()).FirstOrDefault() is { } classes) throw new ArgumentException(classes);
         if (!modelConfig.InputShape.SequenceEqual(data.SampleShape))
             throw new ArgumentException($"the model takes samples of shape [{string.Join(", ", modelConfig.InputShape)}] but {data.Name} has [{string.Join(", ", data.SampleShape)}]");
         using (var init = new Generator(Mix(config.Seed, 0))) Model = modelConfig.Build(init);

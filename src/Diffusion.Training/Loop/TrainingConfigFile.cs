@@ -32,7 +32,7 @@ public static class TrainingConfigFile
         foreach (var (key, value) in file)
         {
             if (!FieldNames.Contains(key))
-                throw new JsonException($"{source} $.{key}: unknown training setting; known: {string.Join(", ", FieldNames)}");
+                throw new JsonException($"{source} $.{key}: unknown training setting{Primitives.Spelling.Suggest(key, FieldNames)}; known: {string.Join(", ", FieldNames)}");
             merged[key] = value?.DeepClone();
         }
         return (TrainingConfig.FromJson(merged.ToJsonString(), source), file.Select(kv => kv.Key).ToHashSet());
