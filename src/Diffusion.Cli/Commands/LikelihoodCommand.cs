@@ -37,7 +37,7 @@ public static class LikelihoodCommand
     private static int Run(ParseResult r)
     {
         var path = r.GetValue(CheckpointDir)!;
-        var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
+        var dir = CheckpointArgument.Find(path);
         var training = Checkpoint.ReadTrainingConfig(dir);
         var sde = training.Process.Sde
             ?? throw new ArgumentException($"likelihood needs a model trained on a continuous SDE (vp, subvp, ve); this run used {training.Sde.ToString().ToLowerInvariant()}");
