@@ -139,7 +139,19 @@ public static class Checkpoint
     /// <summary>Whether the checkpoint's JSON is read strictly (it has a manifest, so it was written complete by this version or later).</summary>
     private static bool IsStrict(string dir) => File.Exists(Path.Combine(dir, CheckpointManifest.FileName));
 
-    public static ModelConfig ReadModelConfig(string dir) => ModelConfig.FromJson(File.ReadAllText(Path.Combine(dir, ModelConfigFile)));
+    /// <summary>model.json; a JSON error names the file.</summary>
+    public static ModelConfig ReadModelConfig(string dir)
+    {
+        var path = Path.Combine(dir, ModelConfigFile);
+        try
+        {
+            return ModelConfig.FromJson(File.ReadAllText(path));
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
 
     /// <summary>training.json; in a checkpoint with a manifest every field must be there, none unknown, and the config valid.</summary>
     public static TrainingConfig ReadTrainingConfig(string dir)
@@ -173,7 +185,9 @@ public static class Checkpoint
         {
             meta = CheckpointJson.Read<OptimizerMetadata>(json, path);
             var step = ReadState(dir).Step;
-            var bad = meta.steps.Where(s => s.Value < 0 || s.Value > step).Select(s => $"$.steps['{s.Key}']: {s.Value} is outside [0, {step}] (state.json's step)").ToArray();
+            var bad = meta.steps.Where(s => s.Value < 0 || s.Value > step).Select(s => $"$.steps['{s.Key}']: {s.Value} is outside [0, {step}] (state.json's step)")
+                .Concat(meta.param_groups.Select((g, i) => g is null || g.@params is null || g.options is null ? $"$.param_groups[{i}]: null where a param group belongs" : null).OfType<string>())
+                .ToArray();
             if (bad.Length > 0) throw new InvalidDataException($"{path}: {string.Join("; ", bad)}");
         }
         else meta = JsonSerializer.Deserialize<OptimizerMetadata>(json, TrainingConfig.Json) ?? throw new JsonException($"{path} is empty");

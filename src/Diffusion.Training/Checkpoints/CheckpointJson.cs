@@ -27,7 +27,7 @@ public static class CheckpointJson
             given = JsonNode.Parse(json);
             value = JsonSerializer.Deserialize<T>(json, Strict);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or NotSupportedException) // NotSupported: e.g. a polymorphic object without its $type
         {
             throw new InvalidDataException($"{file}: {e.Message}", e);
         }

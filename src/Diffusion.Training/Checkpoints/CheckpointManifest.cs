@@ -1,6 +1,5 @@
 using System.IO.Hashing;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace Diffusion.Training.Checkpoints;
 
@@ -76,6 +75,11 @@ public sealed record CheckpointManifest(int Format, string Hash, IReadOnlyDictio
         foreach (var (name, entry) in manifest.Files)
         {
             if (name.Length == 0 || name != Path.GetFileName(name) || name is "." or ".." || name == FileName) errors.Add($"$.files: '{name}' is not a file name of the checkpoint");
+            if (entry?.Hash is null)
+            {
+                errors.Add($"$.files['{name}']: null");
+                continue;
+            }
             if (entry.Size < 0) errors.Add($"$.files['{name}'].size: {entry.Size} must be ≥ 0");
             if (entry.Hash.Length != 16 || !entry.Hash.All(Uri.IsHexDigit)) errors.Add($"$.files['{name}'].hash: '{entry.Hash}' is not 16 hex digits");
         }

@@ -28,6 +28,11 @@ public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string>
         errors.AddRange(Generators.Keys.Except(expected).Select(g => $"$.generators.{g}: unknown generator (expected {(trained ? string.Join(", ", expected) : "none in an imported checkpoint")})"));
         foreach (var (name, text) in Generators)
         {
+            if (text is null)
+            {
+                errors.Add($"$.generators.{name}: null");
+                continue;
+            }
             var bytes = new byte[text.Length];
             if (!Convert.TryFromBase64String(text, bytes, out var length)) errors.Add($"$.generators.{name}: not base64");
             else if (length != GeneratorStateBytes.Value) errors.Add($"$.generators.{name}: {length} bytes, a generator state has {GeneratorStateBytes.Value}");
