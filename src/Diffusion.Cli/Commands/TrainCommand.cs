@@ -109,11 +109,12 @@ public static class TrainCommand
             var target = steps ?? Checkpoint.ReadTrainingConfig(found).Steps;
             if (reached == target)
             {
-                CliSupport.Err.MarkupLine($"[bold]{Markup.Escape(outDir)}[/] is finished: {Markup.Escape(found)} is at step {reached} of {target}; nothing to do (pass --steps N > {reached} to train on)");
+                Console.Error.WriteLine($"'{outDir}' is finished: {found} is at step {reached} of {target}; nothing to do (pass --steps N > {reached} to train on)");
                 return 0;
             }
             using var runLock = OpenRunDirectory(outDir);
-            var dir = CheckpointArgument.Find(outDir);
+            // Found again under the lock (a writer may have finished in between); its warnings were printed above.
+            var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
             var trainer = Trainer.Resume(outDir, data, steps);
             CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");

@@ -42,10 +42,10 @@ public static class CliRunner
 
         public Process Process { get; }
 
-        /// <summary>Waits for the process to end (killing it after <paramref name="timeout"/>, default 2 minutes) and returns what it printed.</summary>
+        /// <summary>Waits for the process to end (killing it after <paramref name="timeout"/>, if one is given) and returns what it printed.</summary>
         public Result Wait(TimeSpan? timeout = null)
         {
-            if (!Process.WaitForExit(timeout ?? TimeSpan.FromMinutes(2)))
+            if (!Process.WaitForExit(timeout ?? Timeout.InfiniteTimeSpan))
             {
                 Process.Kill(entireProcessTree: true);
                 Process.WaitForExit();

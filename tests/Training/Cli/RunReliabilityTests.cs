@@ -13,8 +13,8 @@ namespace Diffusion.Training.Tests.Cli;
 /// </summary>
 public class RunReliabilityTests
 {
-    private static string[] Train(string run, int steps, params string[] more) =>
-        ["train", "--model", "mlp-seed", "--data", "moons", "--steps", steps.ToString(), "--batch", "16", "--checkpoint-every", "0", "--log-every", "1", "--out", run, .. more];
+    private static string[] Train(string run, int steps, int checkpointEvery = 0, params string[] more) =>
+        ["train", "--model", "mlp-seed", "--data", "moons", "--steps", steps.ToString(), "--batch", "16", "--checkpoint-every", checkpointEvery.ToString(), "--log-every", "1", "--out", run, .. more];
 
     /// <summary>A long training run, once it has taken <paramref name="steps"/> steps (metrics.jsonl lines).</summary>
     private static CliRunner.Running StartedRun(string run, int steps = 5)
@@ -45,7 +45,7 @@ public class RunReliabilityTests
         var run = Support.TempDir("signal");
         using var running = StartedRun(run);
         FileSystems.Signal(running.Process, signal);
-        var result = running.Wait();
+        var result = running.Wait(TimeSpan.FromMinutes(2)); // a signal the CLI ignored would otherwise hang the test
         Assert.True(result.ExitCode == exitCode, $"exit {result.ExitCode}: {result.Stderr}");
         Assert.Contains($"interrupted by {name} at step", result.Stderr);
         var latest = Checkpoint.Find(run)!;
@@ -157,7 +157,7 @@ public class RunReliabilityTests
     public void A_diverging_run_stops_with_an_error_naming_the_step_and_writes_no_checkpoint()
     {
         var run = Support.TempDir("diverge-cli");
-        var result = CliRunner.Run(Train(run, 50, "--lr", "1e30"));
+        var result = CliRunner.Run(Train(run, 50, 0, "--lr", "1e30"));
         Assert.Equal(1, result.ExitCode);
         Assert.Matches(@"error: training diverged at step \d+ of 50: loss", result.Stderr);
         AssertNoTrace(result);
@@ -168,7 +168,7 @@ public class RunReliabilityTests
     public void Damaged_checkpoints_are_skipped_with_a_warning_or_refused_when_named()
     {
         var run = Support.TempDir("damaged-cli");
-        Assert.Equal(0, CliRunner.Run(Train(run, 4, "--checkpoint-every", "2")).ExitCode);
+        Assert.Equal(0, CliRunner.Run(Train(run, 4, checkpointEvery: 2)).ExitCode);
         var latest = Path.Combine(run, Checkpoint.DirectoryName(4));
         var ema = Path.Combine(latest, Checkpoint.EmaWeights);
         var bytes = File.ReadAllBytes(ema);
