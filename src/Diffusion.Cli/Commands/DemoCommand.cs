@@ -41,7 +41,8 @@ public static class DemoCommand
         var config = new TrainingConfig { Data = DataSet.Moons, Sde = ProcessKind.Vp, Steps = r.GetValue(Steps), Batch = r.GetValue(Batch), Lr = 2e-3, WarmupSteps = 100, EmaDecay = 0.999, Seed = seed };
         using var data = DataSources.Resolve(config.Data);
         using var trainer = new Trainer(Presets.Get("mlp-seed"), config, data);
-        var trained = TrainCommand.Train(trainer, run, "mlp-seed on moons");
+        var (trained, interrupted) = TrainCommand.Train(trainer, run, "mlp-seed on moons");
+        if (interrupted is { } code) return code;
         AnsiConsole.MarkupLine($"trained mlp-seed (37,762 parameters) for {trained.Steps} steps at batch {config.Batch} in {trained.Seconds:F1} s ({trained.Steps / trained.Seconds:F0} steps/s), loss {trained.RecentMeanLoss:F4}");
 
         using var model = Training.Checkpoints.Checkpoint.LoadModel(Training.Checkpoints.Checkpoint.Find(run)!);

@@ -34,7 +34,7 @@ public static class InpaintCommand
     private static int Run(ParseResult r)
     {
         var path = r.GetValue(CheckpointDir)!;
-        var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
+        var dir = CheckpointArgument.Find(path);
         var training = Checkpoint.ReadTrainingConfig(dir);
         var process = training.Process;
         var sde = process.Sde ?? throw new ArgumentException(
@@ -63,6 +63,7 @@ public static class InpaintCommand
         using var result = Inpainting.Inpaint(sde, score, truth, m, steps, g);
         var seconds = clock.Elapsed.TotalSeconds;
         var filled = result.Samples;
+        NonFiniteValuesException.ThrowIfAny(filled, $"{n} inpainted examples from {dir}");
         var rmseMasked = Inpainting.Rmse(filled, truth, -m + 1);
         var rmseKnown = Inpainting.Rmse(filled, truth, m);
         var fraction = 1 - m.mean().to(ScalarType.Float64).item<double>();

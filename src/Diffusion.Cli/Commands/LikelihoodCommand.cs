@@ -38,7 +38,7 @@ public static class LikelihoodCommand
     private static int Run(ParseResult r)
     {
         var path = r.GetValue(CheckpointDir)!;
-        var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
+        var dir = CheckpointArgument.Find(path);
         var training = Checkpoint.ReadTrainingConfig(dir);
         var process = training.Process;
         var sde = process.Sde

@@ -52,7 +52,7 @@ public static class SampleCommand
     private static int Run(ParseResult r)
     {
         var path = r.GetValue(CheckpointDir)!;
-        var dir = Checkpoint.Find(path) ?? throw new DirectoryNotFoundException($"no checkpoint in '{path}'");
+        var dir = CheckpointArgument.Find(path);
         var training = Checkpoint.ReadTrainingConfig(dir);
         var process = training.Process;
         var kind = r.GetValue(Sampler) is { } named ? SamplerKinds.Names.Parse(named, "--sampler") : Samplers.Default(process);
@@ -82,6 +82,7 @@ public static class SampleCommand
             new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho));
         var kept = (int)result.Samples.size(0);
         var seconds = clock.Elapsed.TotalSeconds;
+        NonFiniteValuesException.ThrowIfAny(result.Samples, $"{n} samples from {dir}");
         var gridNote = Samplers.InSigmaSpace(kind) ? $", {SigmaGrids.Names.Name(grid)} σ grid, {steps} steps" : "";
         AnsiConsole.MarkupLine($"{n} samples{(batch < n ? $" in batches of {batch}" : "")} with {Samplers.Name(kind)}{gridNote} ({result.Nfe} network evaluations) in {seconds:F2} s from [bold]{Markup.Escape(dir)}[/]");
 

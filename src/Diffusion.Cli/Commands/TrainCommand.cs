@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Diffusion.Architectures;
 using Diffusion.Training.Checkpoints;
 using Diffusion.Training.Data;
@@ -15,7 +16,9 @@ namespace Diffusion.Cli.Commands;
 /// [--out DIR] [--resume] [--json]</c>: trains with a progress bar on standard error and writes checkpoints, metrics.jsonl
 /// and sample grids to DIR (see <see cref="Checkpoint"/>). Every <see cref="TrainingConfig"/> setting has a flag named
 /// after its training.json field (<c>warmup_steps</c> → <c>--warmup-steps</c>); flags given override <c>--config</c>,
-/// which overrides <see cref="Defaults"/>. Ctrl+C stops after the current step and saves a checkpoint.
+/// which overrides <see cref="Defaults"/>. Ctrl+C, SIGTERM or SIGHUP stops after the current step, saves a checkpoint
+/// and exits 130, 143 or 129. The run directory is checked writable, with room for a checkpoint, and locked (<see cref="RunLock"/>)
+/// before the first step.
 /// </summary>
 public static class TrainCommand
 {
@@ -70,6 +73,8 @@ public static class TrainCommand
         Value<double>("--label-dropout", $"Class-conditional models: fraction of labels replaced by the null class (default {Defaults.LabelDropout})", (c, v) => c with { LabelDropout = v }),
         Value<int>("--log-every", "Steps between metrics.jsonl lines (default 0: every step up to 10,000 steps, then ≤ 10,000 lines)", (c, v) => c with { LogEvery = v }),
         Value<int>("--sample-every", "Image and volume models: write a 16-sample grid to RUN/samples/ every this many steps and at the end (default 0: never)", (c, v) => c with { SampleEvery = v }),
+        Text("--on-nonfinite", $"A step with a NaN or infinite loss or gradient norm: {NonFinitePolicies.Names.Help} (default {NonFinitePolicies.Names.Name(Defaults.OnNonfinite)})",
+            (c, v, w) => c with { OnNonfinite = NonFinitePolicies.Names.Parse(v, w) }),
     ];
 
     public static Command Create() => CliSupport.Command("train", "Train a score network", Run,
@@ -90,7 +95,6 @@ public static class TrainCommand
     {
         var modelName = r.GetValue(Model)!;
         var resume = r.GetValue(Resume);
-        Trainer trainer;
         string outDir;
         if (resume)
         {
@@ -102,22 +106,34 @@ public static class TrainCommand
             var named = Settings.Aggregate(Defaults, (c, s) => s.Option.Name is "--data" or "--sde" ? s.Apply(r, c) : c);
             outDir = r.GetValue(Out) ?? (r.GetResult(Flag("--data")) is not null ? DefaultRunDir(modelName, named)
                 : throw new ArgumentException("--resume needs --out (or the --data, and --sde, that named the run directory)"));
+            var steps = r.GetValue((Option<int?>)Flag("--steps"));
+            // A finished run is reported before anything is locked or opened for writing: resuming it changes no file.
+            var found = CheckpointArgument.Find(outDir);
+            var reached = Checkpoint.ReadState(found).Step;
+            var target = steps ?? Checkpoint.ReadTrainingConfig(found).Steps;
+            if (reached == target)
+            {
+                Console.Error.WriteLine($"'{outDir}' is finished: {found} is at step {reached} of {target}; nothing to do (pass --steps N > {reached} to train on)");
+                return 0;
+            }
+            using var runLock = OpenRunDirectory(outDir);
+            // Found again under the lock (a writer may have finished in between); its warnings were printed above.
             var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
             CheckMemory(Checkpoint.ReadModelConfig(dir), Checkpoint.ReadTrainingConfig(dir).Batch, r);
-            trainer = Trainer.Resume(outDir, data, r.GetValue((Option<int?>)Flag("--steps")));
+            var trainer = Trainer.Resume(outDir, data, steps);
             CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
             return Finish(trainer, outDir, r);
         }
         var config = Compose(r);
         outDir = r.GetValue(Out) ?? DefaultRunDir(modelName, config);
-        if (Checkpoint.Find(outDir) is not null) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
-        using (var data = DataSources.Resolve(config.Data))
+        using (OpenRunDirectory(outDir))
         {
+            if (Checkpoint.HoldsAny(outDir)) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
+            using var data = DataSources.Resolve(config.Data);
             var model = Presets.Resolve(modelName);
             CheckMemory(model, config.Batch, r);
-            trainer = new Trainer(model, config, data);
-            return Finish(trainer, outDir, r);
+            return Finish(new Trainer(model, config, data), outDir, r);
         }
     }
 
@@ -130,6 +146,15 @@ public static class TrainCommand
         CliSupport.Err.MarkupLine($"[grey]{Markup.Escape(estimate.ToString())}[/]");
     }
 
+    /// <summary>The pre-flight of the run directory (created, writable) and its lock, held until the run ends; a lock of a dead run is noted.</summary>
+    private static RunLock OpenRunDirectory(string outDir)
+    {
+        var runLock = RunDirectory.Open(outDir);
+        if (runLock.TookOverFrom is { } pid)
+            CheckpointArgument.Warn($"note: took over the lock of '{outDir}' from PID {pid}, which ended without releasing it");
+        return runLock;
+    }
+
     private static string DefaultRunDir(string modelName, TrainingConfig config) => Path.Combine("runs",
         $"{Path.GetFileNameWithoutExtension(modelName)}-{Path.GetFileNameWithoutExtension(config.Data.ToString())}-{ProcessKinds.Names.Name(config.Sde)}");
 
@@ -139,24 +164,44 @@ public static class TrainCommand
     {
         using (trainer)
         {
-            var result = Train(trainer, outDir, "train");
-            AnsiConsole.MarkupLine($"trained {result.Steps} steps in {result.Seconds:F1} s, loss {result.RecentMeanLoss:F4} (mean of the last 100); checkpoint [bold]{Markup.Escape(Checkpoint.Find(outDir) ?? outDir)}[/]");
+            RunDirectory.RequireSpace(outDir, trainer.CheckpointBytes);
+            var (result, interrupted) = Train(trainer, outDir, "train");
+            if (interrupted is { } code) return code;
+            var checkpoint = trainer.LastCheckpoint ?? Checkpoint.Find(outDir);
+            var skipped = result.SkippedSteps > 0 ? $"; {result.SkippedSteps} steps skipped for a non-finite loss or gradient" : "";
+            AnsiConsole.MarkupLine($"trained {result.Steps} steps in {result.Seconds:F1} s, loss {result.RecentMeanLoss:F4} (mean of the last 100){skipped}; checkpoint [bold]{Markup.Escape(checkpoint ?? outDir)}[/]");
             if (r.GetValue(Json))
-                CliSupport.JsonLine(new { final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3), checkpoint = Checkpoint.Find(outDir) });
+                CliSupport.JsonLine(new { final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3), checkpoint, skipped_steps = result.SkippedSteps });
             return 0;
         }
     }
 
-    /// <summary>Runs the loop under a Spectre progress bar (standard error); Ctrl+C stops and checkpoints.</summary>
-    internal static TrainingResult Train(Trainer trainer, string? runDir, string label)
+    /// <summary>The signals that stop a run after its current step with a checkpoint, and the exit code each leaves (128 + its number).</summary>
+    private static readonly IReadOnlyDictionary<PosixSignal, int> StopSignals = new Dictionary<PosixSignal, int>
+    {
+        [PosixSignal.SIGINT] = 130, [PosixSignal.SIGTERM] = 143, [PosixSignal.SIGHUP] = 129,
+    };
+
+    /// <summary>
+    /// Runs the loop under a Spectre progress bar (standard error). SIGINT (Ctrl+C), SIGTERM or SIGHUP stops it after
+    /// the current step and saves a checkpoint; the exit code the signal calls for (130, 143, 129) is returned beside
+    /// the result then, null when the run ended by itself. A second signal is not caught: it ends the process at once
+    /// (a checkpoint being written is never left half-done: see <see cref="Checkpoint"/>).
+    /// </summary>
+    internal static (TrainingResult Result, int? InterruptedExitCode) Train(Trainer trainer, string? runDir, string label)
     {
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        PosixSignal? received = null;
+        var registrations = StopSignals.Keys.Select(signal => PosixSignalRegistration.Create(signal, context =>
         {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+            lock (cancel)
+            {
+                if (received is not null) return;
+                received = context.Signal;
+                context.Cancel = true;
+                cancel.Cancel();
+            }
+        })).ToArray();
         try
         {
             TrainingResult? result = null;
@@ -174,16 +219,18 @@ public static class TrainCommand
                     });
                     result = trainer.Run(progress, runDir, reportEvery: 25, cancel: cancel.Token);
                 });
-            if (cancel.IsCancellationRequested && runDir is not null && trainer.Step < trainer.Config.Steps)
+            if (received is { } signal && trainer.Step < trainer.Config.Steps)
             {
-                var saved = trainer.SaveCheckpoint(runDir);
-                CliSupport.Err.MarkupLine($"interrupted at step {trainer.Step}; saved [bold]{Markup.Escape(saved)}[/] (continue with --resume)");
+                var saved = runDir is null ? null : trainer.SaveCheckpoint(runDir);
+                CliSupport.Err.MarkupLine($"interrupted by {signal} at step {trainer.Step}"
+                    + (saved is null ? "" : $"; saved [bold]{Markup.Escape(saved)}[/] (continue with --resume)"));
+                return (result!, StopSignals[signal]);
             }
-            return result!;
+            return (result!, null);
         }
         finally
         {
-            Console.CancelKeyPress -= onCancel;
+            foreach (var registration in registrations) registration.Dispose();
         }
     }
 }

@@ -7,10 +7,49 @@ namespace Diffusion.Training.Checkpoints;
 /// resumed run draws exactly the batches, times, noise and dropout masks the uninterrupted run would have.
 /// <see cref="DataSampler"/> names the data source and which generator drives it. <see cref="Seconds"/> is the run's
 /// training time up to this step (all sessions together), so metrics.jsonl's wall time continues across a resume
-/// (0 in checkpoints written before it existed).
+/// (0 in checkpoints written before it existed). <see cref="Loss"/> is the last step's loss (null before the first step).
 /// </summary>
-public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double Loss, double Seconds = 0)
+public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double? Loss, double Seconds = 0)
 {
+    /// <summary>The generators a trained checkpoint holds (an imported one holds none).</summary>
+    public static readonly IReadOnlyList<string> GeneratorNames = ["data", "noise", "dropout"];
+
+    /// <summary>
+    /// Every problem with this state for a run of <paramref name="steps"/> steps: step outside [0, steps], a missing,
+    /// extra or malformed generator state (a <paramref name="trained"/> checkpoint has one per <see cref="GeneratorNames"/>,
+    /// each torch's CPU generator state in base64), a data sampler naming no generator, a non-finite loss or time.
+    /// </summary>
+    public IReadOnlyList<string> Check(int steps, bool trained)
+    {
+        var errors = new List<string>();
+        if (Step < 0 || Step > steps) errors.Add($"$.step: {Step} is outside [0, {steps}] (training.json's steps)");
+        var expected = trained ? GeneratorNames : [];
+        errors.AddRange(expected.Except(Generators.Keys).Select(g => $"$.generators.{g} is missing"));
+        errors.AddRange(Generators.Keys.Except(expected).Select(g => $"$.generators.{g}: unknown generator (expected {(trained ? string.Join(", ", expected) : "none in an imported checkpoint")})"));
+        foreach (var (name, text) in Generators)
+        {
+            if (text is null)
+            {
+                errors.Add($"$.generators.{name}: null");
+                continue;
+            }
+            var bytes = new byte[text.Length];
+            if (!Convert.TryFromBase64String(text, bytes, out var length)) errors.Add($"$.generators.{name}: not base64");
+            else if (length != GeneratorStateBytes.Value) errors.Add($"$.generators.{name}: {length} bytes, a generator state has {GeneratorStateBytes.Value}");
+        }
+        if (trained && !Generators.ContainsKey(DataSampler.Generator)) errors.Add($"$.data_sampler.generator: '{DataSampler.Generator}' is not one of the generators");
+        if (Loss is { } loss && !double.IsFinite(loss)) errors.Add($"$.loss: {loss} is not finite");
+        if (!(Seconds >= 0 && double.IsFinite(Seconds))) errors.Add($"$.seconds: {Seconds} must be finite and ≥ 0");
+        return errors;
+    }
+
+    /// <summary>The size of torch's CPU generator state (what Generator.get_state() returns).</summary>
+    private static readonly Lazy<int> GeneratorStateBytes = new(() =>
+    {
+        using var g = new Torch.Generator(0);
+        return g.get_state().Length;
+    });
+
     public string ToJson() => JsonSerializer.Serialize(this, Loop.TrainingConfig.Json);
 
     public static TrainingState FromJson(string json) =>

@@ -24,6 +24,7 @@ public sealed class Trainer : IDisposable
     private readonly DdpmLoss? ddpmLoss;
     private readonly EdmLoss? edmLoss;
     private readonly Tensor[] trainable;
+    private readonly string[] trainableNames;
     private double lastLoss = double.NaN, lastLr, lastGradNorm = double.NaN, lastEmaDecay;
     private double secondsBefore; // training time of earlier sessions of this run (from the checkpoint resumed)
     private readonly Stopwatch clock = new();
@@ -46,7 +47,9 @@ public sealed class Trainer : IDisposable
         noiseGen = new Generator(Mix(config.Seed, 2));
         dropoutGen = new Generator(Mix(config.Seed, 3));
         Prediction = Predictions.From(Model.Target);
-        trainable = Model.Parameters.Named().Select(p => p.Tensor).Where(t => t.requires_grad).ToArray();
+        var named = Model.Parameters.Named().Where(p => p.Tensor.requires_grad).ToArray();
+        trainable = named.Select(p => p.Tensor).ToArray();
+        trainableNames = named.Select(p => p.Name).ToArray();
         var options = new AdamOptions { lr = Config.Lr, weight_decay = Config.WeightDecay };
         optimizer = Config.Optimizer == OptimizerKind.AdamW ? new AdamW(trainable, options) : new Adam(trainable, options);
         Ema = new Ema(Model.Parameters, Config.EmaDecay);
@@ -64,8 +67,27 @@ public sealed class Trainer : IDisposable
     public DiffusionProcess Process { get; }
     public Prediction Prediction { get; }
 
-    /// <summary>Optimizer steps taken so far.</summary>
+    /// <summary>Optimizer steps taken so far (with <see cref="NonFinitePolicy.Skip"/>, skipped steps count too).</summary>
     public int Step { get; private set; }
+
+    /// <summary>Steps of this session skipped for a non-finite loss or gradient norm (<see cref="NonFinitePolicy.Skip"/>).</summary>
+    public int SkippedSteps { get; private set; }
+
+    /// <summary>The checkpoint this trainer wrote last (null before its first).</summary>
+    public string? LastCheckpoint { get; private set; }
+
+    /// <summary>
+    /// Bytes of one checkpoint, from the tensors it holds: the weights and their EMA (every parameter) and Adam's two
+    /// moments (every trainable parameter); 64 KiB per file more for the safetensors headers and the JSON files.
+    /// </summary>
+    public long CheckpointBytes
+    {
+        get
+        {
+            static long Bytes(Tensor t) => t.numel() * t.dtype.ElementSize();
+            return 2 * Model.Parameters.Named().Sum(p => Bytes(p.Tensor)) + 2 * trainable.Sum(Bytes) + 8 * 65536;
+        }
+    }
 
     /// <summary>Multiply-accumulates of one training step (forward ≈ 1, backward ≈ 2), for <see cref="ThreadPolicy"/>.</summary>
     public double MacsPerStep => (double)Model.Module.Macs * Config.Batch * 3;
@@ -73,7 +95,12 @@ public sealed class Trainer : IDisposable
     /// <summary>Training time of this run so far, over all sessions (what metrics.jsonl's wall_s and state.json's seconds hold).</summary>
     public double Seconds => secondsBefore + clock.Elapsed.TotalSeconds;
 
-    /// <summary>One optimizer step; returns the loss.</summary>
+    /// <summary>
+    /// One optimizer step; returns the loss. A NaN or infinite loss or gradient norm (the divergence guard) throws
+    /// <see cref="NonFiniteValuesException"/> naming the step and the first parameter with a non-finite gradient, the
+    /// model, optimizer and EMA untouched — or, with <see cref="NonFinitePolicy.Skip"/>, drops the update, counts the
+    /// step as skipped and returns NaN.
+    /// </summary>
     public double TrainStep()
     {
         using var scope = torch.NewDisposeScope();
@@ -86,14 +113,27 @@ public sealed class Trainer : IDisposable
             : sdeLoss is not null ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
             : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen);
         loss.backward();
-        // The norm costs a reduction over every gradient: taken when clipping needs it or the step is logged.
-        var logged = (Step + 1) % Config.LogEvery == 0 || Step + 1 == Config.Steps;
-        lastGradNorm = Config.GradClip > 0 || logged ? GradClip.ClipByTotalNorm(trainable, Config.GradClip) : double.NaN;
+        // The norm (one reduction over every gradient) is taken every step: the divergence guard reads it.
+        var value = (double)loss.item<float>();
+        lastGradNorm = GradClip.ClipByTotalNorm(trainable, Config.GradClip);
+        if (!double.IsFinite(value) || !double.IsFinite(lastGradNorm))
+        {
+            var culprit = Array.FindIndex(trainable, t => t.grad is { } g && NonFiniteValuesException.CountNonFinite(g) > 0);
+            optimizer.zero_grad();
+            var what = $"step {Step + 1} of {Config.Steps}: loss {value}, gradient norm {lastGradNorm}"
+                + (culprit >= 0 ? $"; first parameter with a non-finite gradient: {trainableNames[culprit]}"
+                    : double.IsFinite(value) ? " (every gradient is finite, but their norm overflows)" : "");
+            if (Config.OnNonfinite == NonFinitePolicy.Stop)
+                throw new NonFiniteValuesException($"training diverged at {what}. Nothing was written for it: the last checkpoint, if any, stays latest (try a lower lr, check the data, or on_nonfinite=skip)");
+            SkippedSteps++;
+            Step++;
+            return double.NaN;
+        }
         optimizer.step();
         optimizer.zero_grad();
         Ema.Update(Model.Parameters, Step);
         Step++;
-        return lastLoss = loss.item<float>();
+        return lastLoss = value;
     }
 
     /// <summary>
@@ -122,9 +162,10 @@ public sealed class Trainer : IDisposable
             while (Step < end && !cancel.IsCancellationRequested)
             {
                 var loss = TrainStep();
-                recent.Enqueue(loss);
+                var skipped = !double.IsFinite(loss); // NonFinitePolicy.Skip: no loss to average or log
+                if (!skipped) recent.Enqueue(loss);
                 if (recent.Count > 100) recent.Dequeue();
-                if (metrics is not null && (Step % Config.LogEvery == 0 || Step == Config.Steps))
+                if (metrics is not null && !skipped && (Step % Config.LogEvery == 0 || Step == Config.Steps))
                 {
                     var now = Seconds;
                     metrics.Append(new StepMetrics(Step, loss, lastLr, lastGradNorm, lastEmaDecay,
@@ -144,8 +185,9 @@ public sealed class Trainer : IDisposable
         {
             clock.Stop();
         }
-        if (runDir is not null && Step == Config.Steps) SaveCheckpoint(runDir);
-        return new TrainingResult(Step, lastLoss, recent.Count > 0 ? recent.Average() : double.NaN, session.Elapsed.TotalSeconds);
+        // A session that took no step (a finished run resumed) rewrites nothing.
+        if (runDir is not null && Step == Config.Steps && Step > startStep) SaveCheckpoint(runDir);
+        return new TrainingResult(Step, lastLoss, recent.Count > 0 ? recent.Average() : double.NaN, session.Elapsed.TotalSeconds, SkippedSteps);
     }
 
     /// <summary>A sample grid from the current EMA weights (not counted as training time; its sampler's thread policy is undone).</summary>
@@ -173,16 +215,24 @@ public sealed class Trainer : IDisposable
             ["data"] = Convert.ToBase64String(dataGen.get_state()),
             ["noise"] = Convert.ToBase64String(noiseGen.get_state()),
             ["dropout"] = Convert.ToBase64String(dropoutGen.get_state()),
-        }, new DataSamplerState(Data.Name, "data"), lastLoss, Seconds);
-        return Checkpoint.Save(runDir, ModelConfig, Config, state, WeightCopy.Named(Model.Parameters), Ema.Weights, opt);
+        }, new DataSamplerState(Data.Name, "data"), double.IsFinite(lastLoss) ? lastLoss : null, Seconds);
+        return LastCheckpoint = Checkpoint.Save(runDir, ModelConfig, Config, state, WeightCopy.Named(Model.Parameters), Ema.Weights, opt);
     }
 
-    /// <summary>Continues a run from its latest complete checkpoint (see <see cref="Checkpoint.Find"/>).</summary>
-    public static Trainer Resume(string runDir, IDataSource data, int? steps = null)
+    /// <summary>
+    /// Continues a run from its latest intact checkpoint (see <see cref="Checkpoint.Find"/>; skipped damaged ones are
+    /// named to <paramref name="warn"/>), optionally with a new total of <paramref name="steps"/> (not below the step reached).
+    /// </summary>
+    public static Trainer Resume(string runDir, IDataSource data, int? steps = null, Action<string>? warn = null)
     {
-        var dir = Checkpoint.Find(runDir) ?? throw new DirectoryNotFoundException($"no checkpoint in '{runDir}'");
+        var dir = Checkpoint.Find(runDir, warn) ?? throw new DirectoryNotFoundException($"no checkpoint in '{runDir}'");
         var config = Checkpoint.ReadTrainingConfig(dir);
-        if (steps is { } s) config = config with { Steps = s };
+        if (steps is { } s)
+        {
+            var reached = Checkpoint.ReadState(dir).Step;
+            if (s < reached) throw new ArgumentException($"--steps {s} is below the step the run has reached ({reached} in {dir})");
+            config = config with { Steps = s };
+        }
         var trainer = new Trainer(Checkpoint.ReadModelConfig(dir), config, data);
         try
         {
@@ -209,7 +259,7 @@ public sealed class Trainer : IDisposable
         noiseGen.set_state(Convert.FromBase64String(state.Generators["noise"]));
         dropoutGen.set_state(Convert.FromBase64String(state.Generators["dropout"]));
         Step = state.Step;
-        lastLoss = state.Loss;
+        lastLoss = state.Loss ?? double.NaN;
         secondsBefore = state.Seconds;
     }
 

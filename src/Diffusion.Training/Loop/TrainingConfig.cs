@@ -54,6 +54,8 @@ public sealed record TrainingConfig
     public int LogEvery { get; init; }
     /// <summary>For image and volume models: write a grid of samples to RUN/samples/ every this many steps and at the end (0: never).</summary>
     public int SampleEvery { get; init; }
+    /// <summary>A step with a NaN or infinite loss or gradient norm stops the run (default) or is skipped.</summary>
+    public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
 
     public DiffusionProcess Process => Sde == ProcessKind.Edm
         ? DiffusionProcess.Edm(SigmaMax ?? EdmPreconditioning.SigmaMax, SigmaData ?? new EdmPreconditioning().SigmaData)
@@ -105,7 +107,7 @@ public sealed record TrainingConfig
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Converters =
         {
-            ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json, LossWeights.Reductions.Json,
+            ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json, LossWeights.Reductions.Json, NonFinitePolicies.Names.Json,
             new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower),
         },
     };

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Xunit;
+
+namespace Diffusion.Training.Tests.Cli;
+
+/// <summary>Small file systems for the pre-flight tests: a tmpfs of a given size, mounted read-only or not (needs root and mount).</summary>
+public static class FileSystems
+{
+    [DllImport("libc")]
+    private static extern uint geteuid();
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    public static bool IsRoot => OperatingSystem.IsLinux() && geteuid() == 0;
+
+    /// <summary>Sends a POSIX signal (1 SIGHUP, 2 SIGINT, 15 SIGTERM) to a process.</summary>
+    public static void Signal(Process process, int signal)
+    {
+        if (kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    private static int Command(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    /// <summary>Why a tmpfs cannot be mounted here (null when it can): tried once, at discovery.</summary>
+    public static readonly Lazy<string?> TmpfsMissing = new(() =>
+    {
+        if (!OperatingSystem.IsLinux()) return "tmpfs mounts need Linux";
+        if (!IsRoot) return "mounting a tmpfs needs root (CI runs as root)";
+        var dir = Support.TempDir("tmpfs-probe");
+        try
+        {
+            return Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir) == 0 && Command("umount", dir) == 0
+                ? null : "mount -t tmpfs is not permitted in this container";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "no mount command";
+        }
+    });
+
+    /// <summary>A tmpfs of <paramref name="size"/> (mount's syntax: 256k) at a fresh folder; disposing unmounts it.</summary>
+    public static IDisposable Tmpfs(string size, bool readOnly, out string mountPoint)
+    {
+        var dir = Support.TempDir("tmpfs");
+        if (Command("mount", "-t", "tmpfs", "-o", $"size={size}{(readOnly ? ",ro" : "")}", "tmpfs", dir) != 0)
+            throw new InvalidOperationException($"mount tmpfs at {dir} failed");
+        mountPoint = dir;
+        return new Unmount(dir);
+    }
+
+    private sealed class Unmount(string dir) : IDisposable
+    {
+        public void Dispose() => Command("umount", dir);
+    }
+}
+
+/// <summary>A fact that mounts a tmpfs (root and mount permitted).</summary>
+public sealed class TmpfsFactAttribute : FactAttribute
+{
+    public TmpfsFactAttribute() => Skip = FileSystems.TmpfsMissing.Value;
+}
+
+/// <summary>A fact whose chmod must deny writing: not as root, whom permissions do not stop.</summary>
+public sealed class NotRootFactAttribute : FactAttribute
+{
+    public NotRootFactAttribute() => Skip = !OperatingSystem.IsLinux() ? "needs Linux permissions"
+        : FileSystems.IsRoot ? "running as root, whom chmod does not deny (the read-only tmpfs test covers this as root)" : null;
+}
