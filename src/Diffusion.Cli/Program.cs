@@ -15,5 +15,6 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     BenchCommand.Create(),
     ImportCommand.Create(),
     SamplersCommand.Create(),
+    ClassifierCommand.Create(),
 };
 return root.Parse(args).Invoke();
