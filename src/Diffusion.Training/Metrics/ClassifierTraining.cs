@@ -8,7 +8,7 @@ namespace Diffusion.Training.Metrics;
 /// epoch), the learning rate decayed by a cosine to 0 over the run. Every draw (init, permutations) comes from one
 /// generator seeded with <see cref="Seed"/>, so a run on CPU is bitwise reproducible.
 /// </summary>
-public sealed record ClassifierTrainingConfig(int Epochs = 3, int Batch = 128, double LearningRate = 2e-3, ulong Seed = 0)
+public sealed record ClassifierTrainingConfig(int Epochs = 2, int Batch = 128, double LearningRate = 2e-3, ulong Seed = 0)
 {
     public IEnumerable<string> Errors() =>
     [

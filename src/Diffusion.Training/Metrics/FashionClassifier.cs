@@ -8,7 +8,7 @@ namespace Diffusion.Training.Metrics;
 /// The feature network of FD-FMNIST: a small conv net for 1 × 28 × 28 images in [−1, 1]. Two stages of
 /// conv 3×3 → GroupNorm → SiLU → max-pool 2 (28 → 14 → 7), a flatten, a linear feature layer with SiLU (the features,
 /// as Inception's pool3 is FID's), and a linear head over the 10 classes. Defaults: 32 and 64 channels, 128 features,
-/// 422,026 parameters, 4.2 M multiply-accumulates an image.
+/// 421,834 parameters, 4.24 M multiply-accumulates an image. The shipped weights reach 91.02 % test accuracy.
 /// </summary>
 public sealed record FashionClassifierConfig(int Channels1 = 32, int Channels2 = 64, int Features = 128, int Classes = 10, int ImageSize = 28)
 {

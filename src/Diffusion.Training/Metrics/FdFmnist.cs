@@ -16,7 +16,7 @@ public sealed class FdFmnist : IDisposable
     public const string ResourceName = "Diffusion.Training.Metrics.fashion-classifier.safetensors";
 
     /// <summary>SHA-256 of the shipped file (README, "FD-FMNIST"); a test checks the embedded bytes against it.</summary>
-    public const string ShippedSha256 = "";
+    public const string ShippedSha256 = "3c4a5c3286e60fc26a046b73f9fee1e6e4b5c25d5cac6a8fdf011b02f43d3efd";
 
     public FashionClassifierPlan Plan { get; }
     public Params Weights { get; }

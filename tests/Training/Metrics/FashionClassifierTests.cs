@@ -10,8 +10,9 @@ namespace Diffusion.Training.Tests.Metrics;
 
 public class FashionClassifierTests
 {
-    /// <summary>The shipped weights' test accuracy as README states it ("FD-FMNIST"): measured 0.0000, asserted to the rounding of the README.</summary>
-    private const double StatedTestAccuracy = 0.0;
+    /// <summary>The shipped weights' test accuracy as README states it ("FD-FMNIST"): 91.02 % (9,102 of 10,000), measured when they were trained;
+    /// asserted within 0.1 point, since another thread count rounds the kernels differently and can flip a borderline image.</summary>
+    private const double StatedTestAccuracy = 0.9102;
 
     [Fact]
     public void DefaultPlan_DeclaresItsLayers_ParameterCountAndMacs()
@@ -120,6 +121,6 @@ public class FashionClassifierTests
         using var _ = images;
         using var __ = labels;
         var accuracy = FashionClassifier.Accuracy(fd.Plan, fd.Weights, images, labels);
-        Assert.True(accuracy >= StatedTestAccuracy - 5e-5, $"test accuracy {accuracy:P2}, README states {StatedTestAccuracy:P2}");
+        Assert.True(accuracy >= StatedTestAccuracy - 0.001, $"test accuracy {accuracy:P2}, README states {StatedTestAccuracy:P2}");
     }
 }
