@@ -15,6 +15,7 @@ var root = new RootCommand("diffusion: build, inspect, train and sample diffusio
     BenchCommand.Create(),
     ImportCommand.Create(),
     SamplersCommand.Create(),
+    ClassifierCommand.Create(),
 };
 root.Options.Add(CliSupport.Verbose);
 // Usage errors (unknown flags, unparsable or out-of-range values) are one "error: …" line per problem and exit code 2.

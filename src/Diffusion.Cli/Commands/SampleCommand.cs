@@ -31,7 +31,7 @@ public static class SampleCommand
     private static readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the sampling generator", DefaultValueFactory = _ => 0UL };
     private static readonly Option<double?> Guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance weight w (class-conditional models): (1+w)·cond − w·uncond" }.Within(-1, 1000);
     private static readonly Option<string?> Out = new("--out") { Description = "Write a PNG: a scatter plot (2-D data) or an image grid" };
-    private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes)" };
+    private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes), FD-FMNIST against as many real test images (Fashion-MNIST)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
     private static readonly Option<double> Tolerance = new Option<double>("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 }.Within(0, 0.1, minExclusive: true);
     private static readonly Option<int?> Batch = new Option<int?>("--batch") { Description = $"Samples drawn at a time (default: --n up to {DefaultBatch:N0}); any --n runs in batches of this size in bounded memory" }.Within(1, int.MaxValue);
@@ -88,6 +88,7 @@ public static class SampleCommand
 
         double? swd = null;
         ImageStats? imageStats = null;
+        double? fdFmnist = null;
         var is2d = result.Samples.dim() == 2 && result.Samples.size(1) == 2;
         if (r.GetValue(Metrics))
         {
@@ -103,6 +104,11 @@ public static class SampleCommand
                 using var data = DataSources.Resolve(training.Data);
                 imageStats = ImageStats.Compute(result.Samples, data.Next(kept, g).X);
                 AnsiConsole.MarkupLine($"agreement with {Markup.Escape(training.Data.ToString()!)}: {Markup.Escape(imageStats.ToString())}");
+                if (IsFashionMnist(training.Data, out var fashionDirectory))
+                {
+                    fdFmnist = FdFmnistAgainstTestImages(result.Samples, fashionDirectory, r.GetValue(Seed));
+                    AnsiConsole.MarkupLine($"FD-FMNIST against {Math.Min(n, 10_000)} real test images: [bold]{fdFmnist:F3}[/]");
+                }
             }
             else throw new ArgumentException("--metrics needs a model trained on a 2-D toy set or on images/volumes");
         }
@@ -122,8 +128,30 @@ public static class SampleCommand
         }
         if (r.GetValue(Json)) CliSupport.JsonLine(new { n, seconds = Math.Round(seconds, 3), nfe = result.Nfe, sampler = Samplers.Name(kind),
             grid = Samplers.InSigmaSpace(kind) ? SigmaGrids.Names.Name(grid) : null, steps = kind == SamplerKind.Ode ? (int?)null : steps, swd,
-            pixel_mean_rmse = imageStats?.MeanRmse, pixel_std_rmse = imageStats?.StdRmse });
+            pixel_mean_rmse = imageStats?.MeanRmse, pixel_std_rmse = imageStats?.StdRmse, fd_fmnist = fdFmnist });
         return 0;
+    }
+
+    /// <summary>Whether a run trained on Fashion-MNIST, and from which folder (null: the default one).</summary>
+    private static bool IsFashionMnist(DataRef data, out string? directory)
+    {
+        directory = data is DataRef.Path { Location: var dir } && Directory.Exists(dir) ? dir : null;
+        return data is DataRef.Named { Set: DataSet.FashionMnist } || directory is not null;
+    }
+
+    /// <summary>
+    /// FD-FMNIST of the samples against as many test images (all 10,000 beyond that), drawn without replacement by a
+    /// generator seeded from the sampling seed, in the shipped classifier's feature space.
+    /// </summary>
+    private static double FdFmnistAgainstTestImages(Tensor samples, string? directory, ulong seed)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (images, _) = FashionMnist.Load(directory, train: false);
+        using var g = new Generator(seed + 3);
+        var count = Math.Min(samples.size(0), images.size(0));
+        var real = images.index_select(0, torch.randperm(images.size(0), g).narrow(0, 0, count)); // (n, 1, 28, 28)
+        using var fd = FdFmnist.Shipped();
+        return fd.Distance(samples, real);
     }
 
     public static int DefaultSteps(SamplerKind kind) => kind switch
