@@ -30,7 +30,8 @@ internal static class CliSupport
             return 1;
         }
         catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FileNotFoundException or DirectoryNotFoundException
-                                      or InvalidDataException or JsonException or ConfigException or NotSupportedException or FormatException)
+                                      or InvalidDataException or JsonException or ConfigException or NotSupportedException or FormatException
+                                      or DistributedException)
         {
             Console.Error.WriteLine($"error: {e.Message.Split('\n')[0]}");
             return 1;

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Globalization;
 using Diffusion.Architectures;
+using Diffusion.Torch;
 using Diffusion.Training.Checkpoints;
 using Diffusion.Training.Data;
 using Diffusion.Training.Loop;
@@ -16,6 +18,8 @@ namespace Diffusion.Cli.Commands;
 /// and sample grids to DIR (see <see cref="Checkpoint"/>). Every <see cref="TrainingConfig"/> setting has a flag named
 /// after its training.json field (<c>warmup_steps</c> → <c>--warmup-steps</c>); flags given override <c>--config</c>,
 /// which overrides <see cref="Defaults"/>. Ctrl+C stops after the current step and saves a checkpoint.
+/// Data-parallel: <c>--nproc N</c> starts N local ranks (<see cref="LocalLauncher"/>); a process started with torchrun's
+/// variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT — by the launcher, torchrun, srun …) is one rank of such a job.
 /// </summary>
 public static class TrainCommand
 {
@@ -27,6 +31,10 @@ public static class TrainCommand
     private static readonly Option<string?> Out = new("--out") { Description = "Run directory for checkpoints, metrics.jsonl and samples (default runs/<model>-<data>-<sde>)" };
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its latest checkpoint, with its training.json (only --steps may change)" };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
+    private static readonly Option<int?> Nproc = new("--nproc") { Description = "Train data-parallel on this many local processes (started by this command; --batch is the global batch, split evenly)" };
+    private static readonly Option<string> Backend = new("--backend") { Description = "Collective backend of a data-parallel run: gloo (CPU) or nccl (a CUDA libtorch)", DefaultValueFactory = _ => "gloo" };
+    private static readonly Option<double?> DistTimeout = new("--dist-timeout") { Description = $"Seconds a data-parallel rank waits for the others in a collective before failing (default {torch.distributed.DefaultTimeout.TotalSeconds:0})" };
+    private static readonly Option<double?> RendezvousTimeout = new("--rendezvous-timeout") { Description = $"Seconds the ranks of a data-parallel run wait for each other to start (default {torch.distributed.DefaultRendezvousTimeout.TotalSeconds:0})" };
 
     /// <summary>A flag that sets one training setting: its option, and how its value changes a config.</summary>
     private sealed record Setting(Option Option, Func<ParseResult, TrainingConfig, TrainingConfig> Apply);
@@ -69,7 +77,7 @@ public static class TrainCommand
     ];
 
     public static Command Create() => CliSupport.Command("train", "Train a score network", Run,
-        [Model, ConfigFile, .. Settings.Select(s => s.Option), Out, Resume, Json]);
+        [Model, ConfigFile, .. Settings.Select(s => s.Option), Out, Resume, Json, Nproc, Backend, DistTimeout, RendezvousTimeout]);
 
     /// <summary>The training config of a new run: <see cref="Defaults"/>, then the --config file, then each flag given.</summary>
     private static TrainingConfig Compose(ParseResult r)
@@ -83,6 +91,50 @@ public static class TrainCommand
     }
 
     private static int Run(ParseResult r)
+    {
+        var backend = r.GetValue(Backend)!;
+        if (!torch.distributed.Backends.Contains(backend)) throw new ArgumentException($"--backend {backend}: expected one of {string.Join(", ", torch.distributed.Backends)}");
+        var timeout = Seconds(r.GetValue(DistTimeout), torch.distributed.DefaultTimeout, "--dist-timeout");
+        var rendezvous = Seconds(r.GetValue(RendezvousTimeout), torch.distributed.DefaultRendezvousTimeout, "--rendezvous-timeout");
+        var job = DistributedEnvironment.FromEnvironment();
+        if (r.GetValue(Nproc) is { } nproc)
+        {
+            if (nproc < 1) throw new ArgumentException($"--nproc {nproc}: needs at least 1 process");
+            if (job is not null && job.WorldSize != nproc)
+                throw new ArgumentException($"--nproc {nproc} but {DistributedEnvironment.WorldSizeVar}={job.WorldSize}: under a launcher that sets the torchrun variables, leave --nproc out");
+            // Ranks stop by themselves within the collective timeout of a failure; the launcher waits that long (and a margin) before killing.
+            if (job is null && nproc > 1) return LocalLauncher.Run(nproc, WithoutNproc(Environment.GetCommandLineArgs()[1..]), timeout + TimeSpan.FromSeconds(15));
+        }
+        if (job is null) return Run(r, group: null);
+        if (backend == "nccl" || job.WorldSize > 1)
+        {
+            using var group = torch.distributed.new_group(backend, job.Rank, job.WorldSize, job.MasterAddr, job.MasterPort, timeout, rendezvous);
+            CliSupport.Err.WriteLine($"rank {group.rank} of {group.world_size} (pid {Environment.ProcessId}) joined {group.MasterAddr}:{group.MasterPort}");
+            return Run(r, group);
+        }
+        return Run(r, group: null);
+    }
+
+    private static TimeSpan Seconds(double? value, TimeSpan fallback, string flag) => value switch
+    {
+        null => fallback,
+        > 0 and < 1e6 => TimeSpan.FromSeconds(value.Value),
+        _ => throw new ArgumentException($"{flag} {value.Value.ToString(CultureInfo.InvariantCulture)}: expected a positive number of seconds"),
+    };
+
+    /// <summary>The command line without <c>--nproc N</c>, for the workers.</summary>
+    private static string[] WithoutNproc(string[] args)
+    {
+        var kept = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--nproc") i++;
+            else if (!args[i].StartsWith("--nproc=", StringComparison.Ordinal)) kept.Add(args[i]);
+        }
+        return kept.ToArray();
+    }
+
+    private static int Run(ParseResult r, ProcessGroup? group)
     {
         var modelName = r.GetValue(Model)!;
         var resume = r.GetValue(Resume);
@@ -100,8 +152,8 @@ public static class TrainCommand
                 : throw new ArgumentException("--resume needs --out (or the --data, and --sde, that named the run directory)"));
             var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
-            trainer = Trainer.Resume(outDir, data, r.GetValue((Option<int?>)Flag("--steps")));
-            CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
+            trainer = Trainer.Resume(outDir, data, r.GetValue((Option<int?>)Flag("--steps")), group);
+            if (trainer.Rank == 0) CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
             return Finish(trainer, outDir, r);
         }
         var config = Compose(r);
@@ -109,7 +161,7 @@ public static class TrainCommand
         if (Checkpoint.Find(outDir) is not null) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
         using (var data = DataSources.Resolve(config.Data))
         {
-            trainer = new Trainer(Presets.Resolve(modelName), config, data);
+            trainer = new Trainer(Presets.Resolve(modelName), config, data, group);
             return Finish(trainer, outDir, r);
         }
     }
@@ -124,6 +176,7 @@ public static class TrainCommand
         using (trainer)
         {
             var result = Train(trainer, outDir, "train");
+            if (trainer.Rank != 0) return 0;   // rank 0 reports for the job
             AnsiConsole.MarkupLine($"trained {result.Steps} steps in {result.Seconds:F1} s, loss {result.RecentMeanLoss:F4} (mean of the last 100); checkpoint [bold]{Markup.Escape(Checkpoint.Find(outDir) ?? outDir)}[/]");
             if (r.GetValue(Json))
                 CliSupport.JsonLine(new { final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3), checkpoint = Checkpoint.Find(outDir) });
@@ -158,7 +211,8 @@ public static class TrainCommand
                     });
                     result = trainer.Run(progress, runDir, reportEvery: 25, cancel: cancel.Token);
                 });
-            if (cancel.IsCancellationRequested && runDir is not null && trainer.Step < trainer.Config.Steps)
+            // Stopped: Ctrl+C here, or on any rank of a data-parallel run (every rank stops after the same step).
+            if (trainer.Stopped && runDir is not null && trainer.Step < trainer.Config.Steps)
             {
                 var saved = trainer.SaveCheckpoint(runDir);
                 CliSupport.Err.MarkupLine($"interrupted at step {trainer.Step}; saved [bold]{Markup.Escape(saved)}[/] (continue with --resume)");

@@ -9,6 +9,16 @@ public static class CliRunner
 
     public static Result Run(params string[] args)
     {
+        using var process = Start(args);
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return new Result(process.ExitCode, stdout, stderr.Result);
+    }
+
+    /// <summary>Starts the CLI with both output streams redirected, for a test that watches it while it runs.</summary>
+    public static Process Start(params string[] args)
+    {
         var testDir = AppContext.BaseDirectory;                                    // …/tests/Training/bin/<Config>/<tfm>/
         var tfm = new DirectoryInfo(testDir).Name;
         var configuration = new DirectoryInfo(testDir).Parent!.Name;
@@ -18,10 +28,6 @@ public static class CliRunner
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(cli);
         foreach (var a in args) start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return new Result(process.ExitCode, stdout, stderr.Result);
+        return Process.Start(start)!;
     }
 }
