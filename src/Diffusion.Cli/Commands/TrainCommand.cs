@@ -109,7 +109,7 @@ public static class TrainCommand
         if (backend == "nccl" || job.WorldSize > 1)
         {
             using var group = torch.distributed.new_group(backend, job.Rank, job.WorldSize, job.MasterAddr, job.MasterPort, timeout, rendezvous);
-            CliSupport.Err.WriteLine($"rank {group.rank} of {group.world_size} (pid {Environment.ProcessId}) joined {group.MasterAddr}:{group.MasterPort}");
+            Console.Error.WriteLine($"rank {group.rank} of {group.world_size} (pid {Environment.ProcessId}) joined {group.MasterAddr}:{group.MasterPort}");
             return Run(r, group);
         }
         return Run(r, group: null);
