@@ -8,10 +8,14 @@ namespace Diffusion.Cli.Commands;
 /// variables set, MASTER_ADDR 127.0.0.1 and a free MASTER_PORT), prefixes their output lines with the rank, and waits.
 /// When a rank fails, the others stop by themselves (their next collective fails); any still running after
 /// <c>grace</c> are killed, so no worker outlives the launcher. The exit code is 0 when every rank succeeded, else 1,
-/// with the first rank that failed named.
+/// with the first rank that failed named. Each rank gets DOTNET_PROCESSOR_COUNT = cores / N (unless set), so that
+/// N ranks on one machine do not each start a thread per core.
 /// </summary>
 public static class LocalLauncher
 {
+    /// <summary>.NET's override of Environment.ProcessorCount, which <see cref="ThreadPolicy"/> divides the work by.</summary>
+    public const string ProcessorCountVar = "DOTNET_PROCESSOR_COUNT";
+
     public static int Run(int nproc, IReadOnlyList<string> workerArgs, TimeSpan grace)
     {
         var port = torch.distributed.free_port();
@@ -25,6 +29,9 @@ public static class LocalLauncher
             {
                 var start = WorkerStart(workerArgs);
                 foreach (var (k, v) in new DistributedEnvironment(rank, nproc, rank, "127.0.0.1", port).ToVariables()) start.Environment[k] = v;
+                // The ranks share this machine's cores: each sizes its thread pool (ThreadPolicy) for its share, unless told otherwise.
+                if (Environment.GetEnvironmentVariable(ProcessorCountVar) is null)
+                    start.Environment[ProcessorCountVar] = Math.Max(1, Environment.ProcessorCount / nproc).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 var p = new Process { StartInfo = start };
                 var prefix = $"[rank {rank}] ";
                 p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) Console.Out.WriteLine(prefix + e.Data); };

@@ -179,7 +179,12 @@ public static class TrainCommand
             if (trainer.Rank != 0) return 0;   // rank 0 reports for the job
             AnsiConsole.MarkupLine($"trained {result.Steps} steps in {result.Seconds:F1} s, loss {result.RecentMeanLoss:F4} (mean of the last 100); checkpoint [bold]{Markup.Escape(Checkpoint.Find(outDir) ?? outDir)}[/]");
             if (r.GetValue(Json))
-                CliSupport.JsonLine(new { final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3), checkpoint = Checkpoint.Find(outDir) });
+                CliSupport.JsonLine(new
+                {
+                    final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3),
+                    checkpoint = Checkpoint.Find(outDir), world_size = trainer.WorldSize, threads = torch.get_num_threads(),
+                    allreduce_seconds = Math.Round(trainer.AllReduceSeconds, 4), gradient_bytes = trainer.GradientBytes,
+                });
             return 0;
         }
     }

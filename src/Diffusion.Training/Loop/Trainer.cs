@@ -87,6 +87,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Seconds this process has spent averaging gradients across ranks (0 alone).</summary>
     public double AllReduceSeconds => parallel?.AllReduceSeconds ?? 0;
 
+    /// <summary>Bytes of the gradients one step averages across ranks (float32 trainable parameters).</summary>
+    public long GradientBytes => trainable.Sum(t => t.numel() * t.dtype.ElementSize());
+
     /// <summary>Whether the last <see cref="Run"/> ended because a stop was requested (on any rank, agreed by all).</summary>
     public bool Stopped { get; private set; }
 
