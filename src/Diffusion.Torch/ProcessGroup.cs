@@ -11,7 +11,7 @@ namespace Diffusion.Torch;
 /// Every rank must issue the same collectives in the same order with tensors of the same shape and dtype.
 /// Collectives work in place on contiguous CPU tensors and block until done; a failure (a peer gone, a timeout) is a
 /// <see cref="DistributedException"/>, after which the group is unusable: dispose it and stop.
-/// Made by <see cref="torch.distributed.init_process_group(string, int, int, string, int, TimeSpan?, TimeSpan?)"/>.
+/// Made by <c>torch.distributed.init_process_group</c> or <c>new_group</c>.
 /// </summary>
 public sealed class ProcessGroup : IDisposable
 {
