@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using System.Globalization;
 using Diffusion.Architectures;
+using Diffusion.Torch;
 using Diffusion.Training.Checkpoints;
 using Diffusion.Training.Data;
 using Diffusion.Training.Loop;
@@ -18,7 +20,9 @@ namespace Diffusion.Cli.Commands;
 /// after its training.json field (<c>warmup_steps</c> → <c>--warmup-steps</c>); flags given override <c>--config</c>,
 /// which overrides <see cref="Defaults"/>. Ctrl+C, SIGTERM or SIGHUP stops after the current step, saves a checkpoint
 /// and exits 130, 143 or 129. The run directory is checked writable, with room for a checkpoint, and locked (<see cref="RunLock"/>)
-/// before the first step.
+/// before the first step (by rank 0 in a data-parallel run).
+/// Data-parallel: <c>--nproc N</c> starts N local ranks (<see cref="LocalLauncher"/>); a process started with torchrun's
+/// variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT — by the launcher, torchrun, srun …) is one rank of such a job.
 /// </summary>
 public static class TrainCommand
 {
@@ -31,6 +35,10 @@ public static class TrainCommand
     private static readonly Option<bool> Resume = new("--resume") { Description = "Continue the run in --out from its latest checkpoint, with its training.json (only --steps may change)" };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
     private static readonly Option<bool> NoMemoryCheck = CliSupport.NoMemoryCheckOption();
+    private static readonly Option<int?> Nproc = new("--nproc") { Description = "Train data-parallel on this many local processes (started by this command; --batch is the global batch, split evenly)" };
+    private static readonly Option<string> Backend = new("--backend") { Description = "Collective backend of a data-parallel run: gloo (CPU) or nccl (a CUDA libtorch)", DefaultValueFactory = _ => "gloo" };
+    private static readonly Option<double?> DistTimeout = new("--dist-timeout") { Description = $"Seconds a data-parallel rank waits for the others in a collective before failing (default {torch.distributed.DefaultTimeout.TotalSeconds:0})" };
+    private static readonly Option<double?> RendezvousTimeout = new("--rendezvous-timeout") { Description = $"Seconds the ranks of a data-parallel run wait for each other to start (default {torch.distributed.DefaultRendezvousTimeout.TotalSeconds:0})" };
 
     /// <summary>A flag that sets one training setting: its option, and how its value changes a config.</summary>
     private sealed record Setting(Option Option, Func<ParseResult, TrainingConfig, TrainingConfig> Apply);
@@ -78,7 +86,7 @@ public static class TrainCommand
     ];
 
     public static Command Create() => CliSupport.Command("train", "Train a score network", Run,
-        [Model, ConfigFile, .. Settings.Select(s => s.Option), Out, Resume, Json, NoMemoryCheck]);
+        [Model, ConfigFile, .. Settings.Select(s => s.Option), Out, Resume, Json, NoMemoryCheck, Nproc, Backend, DistTimeout, RendezvousTimeout]);
 
     /// <summary>The training config of a new run: <see cref="Defaults"/>, then the --config file, then each flag given.</summary>
     private static TrainingConfig Compose(ParseResult r)
@@ -92,6 +100,50 @@ public static class TrainCommand
     }
 
     private static int Run(ParseResult r)
+    {
+        var backend = r.GetValue(Backend)!;
+        if (!torch.distributed.Backends.Contains(backend)) throw new ArgumentException($"--backend {backend}: expected one of {string.Join(", ", torch.distributed.Backends)}");
+        var timeout = Seconds(r.GetValue(DistTimeout), torch.distributed.DefaultTimeout, "--dist-timeout");
+        var rendezvous = Seconds(r.GetValue(RendezvousTimeout), torch.distributed.DefaultRendezvousTimeout, "--rendezvous-timeout");
+        var job = DistributedEnvironment.FromEnvironment();
+        if (r.GetValue(Nproc) is { } nproc)
+        {
+            if (nproc < 1) throw new ArgumentException($"--nproc {nproc}: needs at least 1 process");
+            if (job is not null && job.WorldSize != nproc)
+                throw new ArgumentException($"--nproc {nproc} but {DistributedEnvironment.WorldSizeVar}={job.WorldSize}: under a launcher that sets the torchrun variables, leave --nproc out");
+            // Ranks stop by themselves within the collective timeout of a failure; the launcher waits that long (and a margin) before killing.
+            if (job is null && nproc > 1) return LocalLauncher.Run(nproc, WithoutNproc(Environment.GetCommandLineArgs()[1..]), timeout + TimeSpan.FromSeconds(15));
+        }
+        if (job is null) return Run(r, group: null);
+        if (backend == "nccl" || job.WorldSize > 1)
+        {
+            using var group = torch.distributed.new_group(backend, job.Rank, job.WorldSize, job.MasterAddr, job.MasterPort, timeout, rendezvous);
+            Console.Error.WriteLine($"rank {group.rank} of {group.world_size} (pid {Environment.ProcessId}) joined {group.MasterAddr}:{group.MasterPort}");
+            return Run(r, group);
+        }
+        return Run(r, group: null);
+    }
+
+    private static TimeSpan Seconds(double? value, TimeSpan fallback, string flag) => value switch
+    {
+        null => fallback,
+        > 0 and < 1e6 => TimeSpan.FromSeconds(value.Value),
+        _ => throw new ArgumentException($"{flag} {value.Value.ToString(CultureInfo.InvariantCulture)}: expected a positive number of seconds"),
+    };
+
+    /// <summary>The command line without <c>--nproc N</c>, for the workers.</summary>
+    private static string[] WithoutNproc(string[] args)
+    {
+        var kept = new List<string>();
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (args[i] == "--nproc") i++;
+            else if (!args[i].StartsWith("--nproc=", StringComparison.Ordinal)) kept.Add(args[i]);
+        }
+        return kept.ToArray();
+    }
+
+    private static int Run(ParseResult r, ProcessGroup? group)
     {
         var modelName = r.GetValue(Model)!;
         var resume = r.GetValue(Resume);
@@ -116,35 +168,41 @@ public static class TrainCommand
                 Console.Error.WriteLine($"'{outDir}' is finished: {found} is at step {reached} of {target}; nothing to do (pass --steps N > {reached} to train on)");
                 return 0;
             }
-            using var runLock = OpenRunDirectory(outDir);
+            using var runLock = IsLead(group) ? OpenRunDirectory(outDir) : null;
             // Found again under the lock (a writer may have finished in between); its warnings were printed above.
             var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
-            CheckMemory(Checkpoint.ReadModelConfig(dir), Checkpoint.ReadTrainingConfig(dir).Batch, r);
-            var trainer = Trainer.Resume(outDir, data, steps);
-            CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
+            CheckMemory(Checkpoint.ReadModelConfig(dir), Checkpoint.ReadTrainingConfig(dir).Batch, group, r);
+            var trainer = Trainer.Resume(outDir, data, steps, group);
+            if (trainer.Rank == 0) CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
             return Finish(trainer, outDir, r);
         }
         var config = Compose(r);
         outDir = r.GetValue(Out) ?? DefaultRunDir(modelName, config);
-        using (OpenRunDirectory(outDir))
+        using (IsLead(group) ? OpenRunDirectory(outDir) : null)
         {
             if (Checkpoint.HoldsAny(outDir)) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
             using var data = DataSources.Resolve(config.Data);
             var model = Presets.Resolve(modelName);
-            CheckMemory(model, config.Batch, r);
-            return Finish(new Trainer(model, config, data), outDir, r);
+            CheckMemory(model, config.Batch, group, r);
+            return Finish(new Trainer(model, config, data, group), outDir, r);
         }
     }
 
-    /// <summary>Pre-flight: refuse a run whose estimate from the plan exceeds the memory available (after the data is loaded).</summary>
-    private static void CheckMemory(ModelConfig model, int batch, ParseResult r)
+    /// <summary>
+    /// Pre-flight: refuse a run whose estimate from the plan exceeds the memory available (after the data is loaded);
+    /// a data-parallel rank holds its shard of the batch.
+    /// </summary>
+    private static void CheckMemory(ModelConfig model, int batch, ProcessGroup? group, ParseResult r)
     {
         if (model.Check() is { Count: > 0 } problems) throw new Diffusion.Primitives.ConfigException(problems);
-        var estimate = MemoryEstimate.ForTraining(model, batch);
+        var estimate = MemoryEstimate.ForTraining(model, Math.Max(1, batch / (group?.world_size ?? 1)));
         if (!r.GetValue(NoMemoryCheck)) estimate.EnsureFits(MemoryEstimate.Available(), "--batch", "--no-memory-check");
         CliSupport.Err.MarkupLine($"[grey]{Markup.Escape(estimate.ToString())}[/]");
     }
+
+    /// <summary>Whether this process writes the run directory: a lone process, or rank 0 of a data-parallel run.</summary>
+    private static bool IsLead(ProcessGroup? group) => group is null || group.rank == 0;
 
     /// <summary>The pre-flight of the run directory (created, writable) and its lock, held until the run ends; a lock of a dead run is noted.</summary>
     private static RunLock OpenRunDirectory(string outDir)
@@ -164,14 +222,20 @@ public static class TrainCommand
     {
         using (trainer)
         {
-            RunDirectory.RequireSpace(outDir, trainer.CheckpointBytes);
+            if (trainer.Rank == 0) RunDirectory.RequireSpace(outDir, trainer.CheckpointBytes);
             var (result, interrupted) = Train(trainer, outDir, "train");
             if (interrupted is { } code) return code;
+            if (trainer.Rank != 0) return 0;   // rank 0 reports for the job
             var checkpoint = trainer.LastCheckpoint ?? Checkpoint.Find(outDir);
             var skipped = result.SkippedSteps > 0 ? $"; {result.SkippedSteps} steps skipped for a non-finite loss or gradient" : "";
             AnsiConsole.MarkupLine($"trained {result.Steps} steps in {result.Seconds:F1} s, loss {result.RecentMeanLoss:F4} (mean of the last 100){skipped}; checkpoint [bold]{Markup.Escape(checkpoint ?? outDir)}[/]");
             if (r.GetValue(Json))
-                CliSupport.JsonLine(new { final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3), checkpoint, skipped_steps = result.SkippedSteps });
+                CliSupport.JsonLine(new
+                {
+                    final_loss = result.FinalLoss, mean_loss = result.RecentMeanLoss, steps = result.Steps, seconds = Math.Round(result.Seconds, 3),
+                    checkpoint, skipped_steps = result.SkippedSteps, world_size = trainer.WorldSize, threads = torch.get_num_threads(),
+                    allreduce_seconds = Math.Round(trainer.AllReduceSeconds, 4), gradient_bytes = trainer.GradientBytes,
+                });
             return 0;
         }
     }
@@ -219,12 +283,13 @@ public static class TrainCommand
                     });
                     result = trainer.Run(progress, runDir, reportEvery: 25, cancel: cancel.Token);
                 });
-            if (received is { } signal && trainer.Step < trainer.Config.Steps)
+            // Stopped: a signal here, or a stop on any rank of a data-parallel run (every rank stops after the same step).
+            if (trainer.Stopped && trainer.Step < trainer.Config.Steps)
             {
                 var saved = runDir is null ? null : trainer.SaveCheckpoint(runDir);
-                CliSupport.Err.MarkupLine($"interrupted by {signal} at step {trainer.Step}"
+                CliSupport.Err.MarkupLine($"interrupted by {(received is { } signal ? signal : "a stop on another rank")} at step {trainer.Step}"
                     + (saved is null ? "" : $"; saved [bold]{Markup.Escape(saved)}[/] (continue with --resume)"));
-                return (result!, StopSignals[signal]);
+                return (result!, StopSignals[received ?? PosixSignal.SIGINT]);
             }
             return (result!, null);
         }

@@ -29,3 +29,9 @@ internal sealed class GeneratorHandle(IntPtr handle) : NativeHandle(handle)
 {
     protected override void Free(IntPtr native) => NativeMethods.dt_generator_free(native);
 }
+
+/// <summary>Owns one native process group (a c10d TCPStore and ProcessGroupGloo); releasing it closes its connections.</summary>
+internal sealed class ProcessGroupHandle(IntPtr handle) : NativeHandle(handle)
+{
+    protected override void Free(IntPtr native) => NativeMethods.dt_pg_free(native);
+}

@@ -8,11 +8,20 @@ namespace Diffusion.Training.Checkpoints;
 /// <see cref="DataSampler"/> names the data source and which generator drives it. <see cref="Seconds"/> is the run's
 /// training time up to this step (all sessions together), so metrics.jsonl's wall time continues across a resume
 /// (0 in checkpoints written before it existed). <see cref="Loss"/> is the last step's loss (null before the first step).
+/// <see cref="WorldSize"/> is the number of data-parallel processes that wrote it (1 alone; their per-rank dropout
+/// generators are "dropout.rank&lt;r&gt;"); a resume needs the same number.
 /// </summary>
-public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double? Loss, double Seconds = 0)
+public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string> Generators, DataSamplerState DataSampler, double? Loss, double Seconds = 0,
+    int WorldSize = 1)
 {
-    /// <summary>The generators a trained checkpoint holds (an imported one holds none).</summary>
+    /// <summary>The generators a trained checkpoint of one process holds (an imported one holds none).</summary>
     public static readonly IReadOnlyList<string> GeneratorNames = ["data", "noise", "dropout"];
+
+    /// <summary>The most data-parallel processes a checkpoint may name (a bound for validation, far above any real job).</summary>
+    public const int MaxWorldSize = 1 << 16;
+
+    /// <summary>The name of rank <paramref name="rank"/>'s dropout generator: "dropout" for rank 0 (the one-process name), else "dropout.rank&lt;r&gt;".</summary>
+    public static string DropoutGenerator(int rank) => rank == 0 ? "dropout" : $"dropout.rank{rank}";
 
     /// <summary>
     /// Every problem with this state for a run of <paramref name="steps"/> steps: step outside [0, steps], a missing,
@@ -23,7 +32,10 @@ public sealed record TrainingState(int Step, IReadOnlyDictionary<string, string>
     {
         var errors = new List<string>();
         if (Step < 0 || Step > steps) errors.Add($"$.step: {Step} is outside [0, {steps}] (training.json's steps)");
-        var expected = trained ? GeneratorNames : [];
+        // Bounded before use: the expected generator names are listed per rank.
+        var ranks = WorldSize is >= 1 and <= MaxWorldSize ? WorldSize : 1;
+        if (ranks != WorldSize) errors.Add($"$.world_size: {WorldSize} is outside [1, {MaxWorldSize}]");
+        IReadOnlyList<string> expected = trained ? [.. GeneratorNames, .. Enumerable.Range(1, ranks - 1).Select(DropoutGenerator)] : [];
         errors.AddRange(expected.Except(Generators.Keys).Select(g => $"$.generators.{g} is missing"));
         errors.AddRange(Generators.Keys.Except(expected).Select(g => $"$.generators.{g}: unknown generator (expected {(trained ? string.Join(", ", expected) : "none in an imported checkpoint")})"));
         foreach (var (name, text) in Generators)

@@ -4,6 +4,7 @@ using Diffusion.Torch;
 using Diffusion.Torch.Optim;
 using Diffusion.Training.Checkpoints;
 using Diffusion.Training.Losses;
+using Diffusion.Training.Distributed;
 using Diffusion.Training.Schedules;
 using Diffusion.Training.Sde;
 
@@ -15,6 +16,10 @@ namespace Diffusion.Training.Loop;
 /// label dropout) and dropout (the network's) — whose states are checkpointed, so on CPU a run is bitwise
 /// reproducible and a resumed run reaches the same weights as an uninterrupted one. Side effects stay at the edge:
 /// progress goes to an <see cref="IProgress{T}"/>, checkpoints to the run directory given.
+/// Given a <see cref="ProcessGroup"/> of several ranks it trains data-parallel (see <see cref="DataParallel"/>): each rank
+/// takes its <see cref="BatchShard"/> of the global <see cref="TrainingConfig.Batch"/>, the data and noise generators stay
+/// in the same state on every rank, and only the dropout generator is per rank (rank 0's is the one-process one; the
+/// others' states are checkpointed too). Rank 0 writes metrics, samples and checkpoints.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -25,11 +30,17 @@ public sealed class Trainer : IDisposable
     private readonly EdmLoss? edmLoss;
     private readonly Tensor[] trainable;
     private readonly string[] trainableNames;
+    private readonly DataParallel? parallel;
+    private readonly BatchShard shard;
+    private readonly IReadOnlyList<Tensor[]> buckets = [];
+    private bool stopAgreed;
+    private CancellationToken runCancel;
     private double lastLoss = double.NaN, lastLr, lastGradNorm = double.NaN, lastEmaDecay;
     private double secondsBefore; // training time of earlier sessions of this run (from the checkpoint resumed)
     private readonly Stopwatch clock = new();
 
-    public Trainer(ModelConfig modelConfig, TrainingConfig config, IDataSource data)
+    /// <param name="group">The ranks to train with (null or a group of one: this process alone).</param>
+    public Trainer(ModelConfig modelConfig, TrainingConfig config, IDataSource data, ProcessGroup? group = null)
     {
         var errors = config.Check();
         if (errors.Count > 0) throw new ArgumentException($"training config: {string.Join("; ", errors)}");
@@ -42,14 +53,19 @@ public sealed class Trainer : IDisposable
         if (Diffusion.Training.Data.TensorDataChecks.AgainstModel(data.Name, data.NumClasses, modelConfig.ClassCount()).FirstOrDefault() is { } classes) throw new ArgumentException(classes);
         if (!modelConfig.InputShape.SequenceEqual(data.SampleShape))
             throw new ArgumentException($"the model takes samples of shape [{string.Join(", ", modelConfig.InputShape)}] but {data.Name} has [{string.Join(", ", data.SampleShape)}]");
+        parallel = group is { world_size: > 1 } ? new DataParallel(group) : null;
+        shard = parallel?.Shard(Config.Batch) ?? BatchShard.Whole(Config.Batch);
         using (var init = new Generator(Mix(config.Seed, 0))) Model = modelConfig.Build(init);
+        // Every rank builds the same initial weights from the seed; the broadcast makes that a guarantee, not an assumption.
+        parallel?.BroadcastParameters(Model.Parameters);
         dataGen = new Generator(Mix(config.Seed, 1));
         noiseGen = new Generator(Mix(config.Seed, 2));
-        dropoutGen = new Generator(Mix(config.Seed, 3));
+        dropoutGen = new Generator(parallel is { Rank: > 0 } p ? Mix(Mix(config.Seed, 3), (ulong)p.Rank) : Mix(config.Seed, 3));
         Prediction = Predictions.From(Model.Target);
         var named = Model.Parameters.Named().Where(p => p.Tensor.requires_grad).ToArray();
         trainable = named.Select(p => p.Tensor).ToArray();
         trainableNames = named.Select(p => p.Name).ToArray();
+        if (parallel is not null) buckets = parallel.Buckets(trainable);
         var options = new AdamOptions { lr = Config.Lr, weight_decay = Config.WeightDecay };
         optimizer = Config.Optimizer == OptimizerKind.AdamW ? new AdamW(trainable, options) : new Adam(trainable, options);
         Ema = new Ema(Model.Parameters, Config.EmaDecay);
@@ -89,8 +105,21 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>Multiply-accumulates of one training step (forward ≈ 1, backward ≈ 2), for <see cref="ThreadPolicy"/>.</summary>
-    public double MacsPerStep => (double)Model.Module.Macs * Config.Batch * 3;
+    /// <summary>This process's rank and the number of ranks (0 and 1 alone).</summary>
+    public int Rank => parallel?.Rank ?? 0;
+    public int WorldSize => parallel?.WorldSize ?? 1;
+
+    /// <summary>Seconds this process has spent averaging gradients across ranks (0 alone).</summary>
+    public double AllReduceSeconds => parallel?.AllReduceSeconds ?? 0;
+
+    /// <summary>Bytes of the gradients one step averages across ranks (float32 trainable parameters).</summary>
+    public long GradientBytes => trainable.Sum(t => t.numel() * t.dtype.ElementSize());
+
+    /// <summary>Whether the last <see cref="Run"/> ended because a stop was requested (on any rank, agreed by all).</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>Multiply-accumulates of one training step on this process (forward ≈ 1, backward ≈ 2), for <see cref="ThreadPolicy"/>.</summary>
+    public double MacsPerStep => (double)Model.Module.Macs * shard.Count * 3;
 
     /// <summary>Training time of this run so far, over all sessions (what metrics.jsonl's wall_s and state.json's seconds hold).</summary>
     public double Seconds => secondsBefore + clock.Elapsed.TotalSeconds;
@@ -107,13 +136,16 @@ public sealed class Trainer : IDisposable
         lastLr = Config.LearningRate(Step);
         lastEmaDecay = Ema.DecayAt(Step);
         foreach (var group in optimizer.param_groups) group.lr = lastLr;
-        var batch = Data.Next(Config.Batch, dataGen);
+        var global = Data.Next(Config.Batch, dataGen);                                  // the global batch, every rank alike
+        var batch = new DataBatch(shard.Slice(global.X), global.Labels is { } l ? shard.Slice(l) : null);
         var conditioning = Conditioning(batch);
-        var loss = edmLoss is not null ? edmLoss.Compute(Model, batch.X, noiseGen, conditioning, dropoutGen)
-            : sdeLoss is not null ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
-            : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen);
+        var loss = edmLoss is not null ? edmLoss.Compute(Model, batch.X, noiseGen, conditioning, dropoutGen, shard)
+            : sdeLoss is not null ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen, shard)
+            : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen, shard);
         loss.backward();
-        // The norm (one reduction over every gradient) is taken every step: the divergence guard reads it.
+        parallel?.AverageGradients(buckets);
+        // The norm (one reduction over every gradient) is taken every step: the divergence guard reads it. With several
+        // ranks it is taken after the average, so every rank sees the same norm and takes the same decision.
         var value = (double)loss.item<float>();
         lastGradNorm = GradClip.ClipByTotalNorm(trainable, Config.GradClip);
         if (!double.IsFinite(value) || !double.IsFinite(lastGradNorm))
@@ -127,13 +159,16 @@ public sealed class Trainer : IDisposable
                 throw new NonFiniteValuesException($"training diverged at {what}. Nothing was written for it: the last checkpoint, if any, stays latest (try a lower lr, check the data, or on_nonfinite=skip)");
             SkippedSteps++;
             Step++;
+            if (parallel is not null) (_, stopAgreed) = parallel.CombineStep(double.NaN, runCancel.IsCancellationRequested);
             return double.NaN;
         }
         optimizer.step();
         optimizer.zero_grad();
         Ema.Update(Model.Parameters, Step);
         Step++;
-        return lastLoss = value;
+        lastLoss = value;
+        if (parallel is not null) (lastLoss, stopAgreed) = parallel.CombineStep(lastLoss, runCancel.IsCancellationRequested);
+        return lastLoss;
     }
 
     /// <summary>
@@ -148,18 +183,23 @@ public sealed class Trainer : IDisposable
         int? stopAfter = null, CancellationToken cancel = default)
     {
         ThreadPolicy.Apply(MacsPerStep);
+        var lead = parallel is null || parallel.IsLead;
+        if (!lead) progress = null;
+        (runCancel, stopAgreed, Stopped) = (cancel, false, false);
         var session = Stopwatch.StartNew();
         clock.Start();
         var startStep = Step;
         var end = Math.Min(Config.Steps, stopAfter ?? int.MaxValue);
         var recent = new Queue<double>();
-        if (runDir is not null) MetricsLog.TruncateTo(runDir, Step);
-        using var metrics = runDir is null ? null : new MetricsLog.Writer(runDir);
-        var sampling = runDir is not null && Config.SampleEvery > 0 && SampleGrid.Applies(ModelConfig);
+        if (runDir is not null && lead) MetricsLog.TruncateTo(runDir, Step);
+        using var metrics = runDir is null || !lead ? null : new MetricsLog.Writer(runDir);
+        var sampling = runDir is not null && lead && Config.SampleEvery > 0 && SampleGrid.Applies(ModelConfig);
         var (lastLogStep, lastLogSeconds) = (Step, Seconds);
         try
         {
-            while (Step < end && !cancel.IsCancellationRequested)
+            // Alone, a stop request ends the loop at once; with several ranks it is agreed at the end of a step (see
+            // DataParallel.CombineStep), so that every rank stops after the same step and can checkpoint together.
+            while (Step < end && !(parallel is null ? cancel.IsCancellationRequested : stopAgreed))
             {
                 var loss = TrainStep();
                 var skipped = !double.IsFinite(loss); // NonFinitePolicy.Skip: no loss to average or log
@@ -184,7 +224,9 @@ public sealed class Trainer : IDisposable
         finally
         {
             clock.Stop();
+            runCancel = default;
         }
+        Stopped = Step < end && (parallel is null ? cancel.IsCancellationRequested : stopAgreed);
         // A session that took no step (a finished run resumed) rewrites nothing.
         if (runDir is not null && Step == Config.Steps && Step > startStep) SaveCheckpoint(runDir);
         return new TrainingResult(Step, lastLoss, recent.Count > 0 ? recent.Average() : double.NaN, session.Elapsed.TotalSeconds, SkippedSteps);
@@ -206,16 +248,31 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes a checkpoint of this step. With several ranks every rank calls it at the same step: rank 0 writes (with every
+    /// rank's dropout generator, "dropout.rank&lt;r&gt;" for r &gt; 0), and all wait until it is written.
+    /// </summary>
     public string SaveCheckpoint(string runDir)
     {
         using var scope = torch.NewDisposeScope();
-        using var opt = optimizer.state_dict();
-        var state = new TrainingState(Step, new Dictionary<string, string>
+        var generators = new Dictionary<string, string>
         {
             ["data"] = Convert.ToBase64String(dataGen.get_state()),
             ["noise"] = Convert.ToBase64String(noiseGen.get_state()),
             ["dropout"] = Convert.ToBase64String(dropoutGen.get_state()),
-        }, new DataSamplerState(Data.Name, "data"), double.IsFinite(lastLoss) ? lastLoss : null, Seconds);
+        };
+        if (parallel is null) return Save(runDir, generators);
+        var dropouts = parallel.AllGather(dropoutGen.get_state());
+        for (var r = 1; r < dropouts.Length; r++) generators[TrainingState.DropoutGenerator(r)] = Convert.ToBase64String(dropouts[r]);
+        var path = parallel.IsLead ? Save(runDir, generators) : Path.Combine(runDir, Checkpoint.DirectoryName(Step));
+        parallel.Barrier();
+        return path;
+    }
+
+    private string Save(string runDir, Dictionary<string, string> generators)
+    {
+        using var opt = optimizer.state_dict();
+        var state = new TrainingState(Step, generators, new DataSamplerState(Data.Name, "data"), double.IsFinite(lastLoss) ? lastLoss : null, Seconds, WorldSize);
         return LastCheckpoint = Checkpoint.Save(runDir, ModelConfig, Config, state, WeightCopy.Named(Model.Parameters), Ema.Weights, opt);
     }
 
@@ -223,17 +280,20 @@ public sealed class Trainer : IDisposable
     /// Continues a run from its latest intact checkpoint (see <see cref="Checkpoint.Find"/>; skipped damaged ones are
     /// named to <paramref name="warn"/>), optionally with a new total of <paramref name="steps"/> (not below the step reached).
     /// </summary>
-    public static Trainer Resume(string runDir, IDataSource data, int? steps = null, Action<string>? warn = null)
+    public static Trainer Resume(string runDir, IDataSource data, int? steps = null, ProcessGroup? group = null, Action<string>? warn = null)
     {
         var dir = Checkpoint.Find(runDir, warn) ?? throw new DirectoryNotFoundException($"no checkpoint in '{runDir}'");
         var config = Checkpoint.ReadTrainingConfig(dir);
+        var state = Checkpoint.ReadState(dir);
         if (steps is { } s)
         {
-            var reached = Checkpoint.ReadState(dir).Step;
-            if (s < reached) throw new ArgumentException($"--steps {s} is below the step the run has reached ({reached} in {dir})");
+            if (s < state.Step) throw new ArgumentException($"--steps {s} is below the step the run has reached ({state.Step} in {dir})");
             config = config with { Steps = s };
         }
-        var trainer = new Trainer(Checkpoint.ReadModelConfig(dir), config, data);
+        var worldSize = group?.world_size ?? 1;
+        if (state.WorldSize != worldSize)
+            throw new ArgumentException($"the checkpoint {dir} was written by {state.WorldSize} process(es) but this run has {worldSize}: resume with the same number of processes (--nproc {state.WorldSize})");
+        var trainer = new Trainer(Checkpoint.ReadModelConfig(dir), config, data, group);
         try
         {
             trainer.Load(dir);
@@ -257,7 +317,7 @@ public sealed class Trainer : IDisposable
         using (var opt = Checkpoint.ReadOptimizer(dir)) optimizer.load_state_dict(opt);
         dataGen.set_state(Convert.FromBase64String(state.Generators["data"]));
         noiseGen.set_state(Convert.FromBase64String(state.Generators["noise"]));
-        dropoutGen.set_state(Convert.FromBase64String(state.Generators["dropout"]));
+        dropoutGen.set_state(Convert.FromBase64String(state.Generators[TrainingState.DropoutGenerator(Rank)]));
         Step = state.Step;
         lastLoss = state.Loss ?? double.NaN;
         secondsBefore = state.Seconds;
@@ -274,7 +334,7 @@ public sealed class Trainer : IDisposable
         var classes = Model.Config.ClassCount();
         if (batch.Labels is not { } labels || classes == 0) return null;
         if (Config.LabelDropout <= 0) return new Conditioning(labels);
-        var drop = torch.rand([labels.shape[0]], noiseGen).lt(Config.LabelDropout);
+        var drop = shard.Slice(torch.rand([shard.Total], noiseGen)).lt(Config.LabelDropout);   // drawn for the global batch
         return new Conditioning(torch.where(drop, torch.full_like(labels, classes), labels));
     }
 

@@ -1,5 +1,6 @@
 using Diffusion.Architectures;
 using Diffusion.Torch;
+using Diffusion.Training.Distributed;
 using Diffusion.Training.Schedules;
 using static Diffusion.Training.Sde.ForwardSde;
 
@@ -13,13 +14,14 @@ namespace Diffusion.Training.Losses;
 public sealed record DdpmLoss(DdpmSchedule Schedule, LossReduction Reduction = LossReduction.Mean, double? MinSnrGamma = null)
 {
     public Tensor Compute(IScoreModel model, Prediction prediction, Tensor x0, Generator noise,
-        Conditioning? conditioning = null, Generator? dropout = null)
+        Conditioning? conditioning = null, Generator? dropout = null, BatchShard? shard = null)
     {
         if (prediction == Prediction.Score) throw new ArgumentException("DDPM training needs an ε-, x₀- or v-prediction model, not a score model");
         using var scope = torch.NewDisposeScope();
-        var n = x0.shape[0];
-        var steps = torch.randint(0, Schedule.Steps, [n], noise);                       // (N) int64
-        var eps = torch.randn_like(x0, noise);                                          // (N, …)
+        // Drawn for the whole global batch (N on one process), this rank keeping its rows: see BatchShard.
+        shard ??= BatchShard.Whole(x0.shape[0]);
+        var steps = shard.Slice(torch.randint(0, Schedule.Steps, [shard.Total], noise));                     // (N) int64
+        var eps = shard.Slice(torch.randn([shard.Total, .. x0.shape[1..]], noise, x0.dtype, x0.device));      // (N, …)
         var (alpha, sigma) = Schedule.Marginal(steps);                                  // (N), (N)
         var xt = Broadcast(alpha, x0) * x0 + Broadcast(sigma, x0) * eps;
         var output = model.Predict(xt, NetworkTime.Discrete(steps), conditioning, dropout);

@@ -1,5 +1,6 @@
 using Diffusion.Architectures;
 using Diffusion.Torch;
+using Diffusion.Training.Distributed;
 using Diffusion.Training.Sampling;
 using Diffusion.Training.Schedules;
 using static Diffusion.Training.Sde.ForwardSde;
@@ -17,11 +18,14 @@ namespace Diffusion.Training.Losses;
 public sealed record EdmLoss(EdmPreconditioning Preconditioning, double PMean = -1.2, double PStd = 1.2, LossReduction Reduction = LossReduction.Mean)
 {
     /// <summary>Scalar loss for a batch x₀ (N, …): the normal of ln σ, then the unit noise, are drawn from <paramref name="noise"/>, as the reference draws them.</summary>
-    public Tensor Compute(IScoreModel model, Tensor x0, Generator noise, Conditioning? conditioning = null, Generator? dropout = null)
+    public Tensor Compute(IScoreModel model, Tensor x0, Generator noise, Conditioning? conditioning = null, Generator? dropout = null,
+        BatchShard? shard = null)
     {
         using var scope = torch.NewDisposeScope();
-        var normal = torch.randn([x0.shape[0]], noise, x0.dtype);                        // (N)
-        var z = torch.randn_like(x0, noise);                                            // (N, …)
+        // Drawn for the whole global batch (N on one process), this rank keeping its rows: see BatchShard.
+        shard ??= BatchShard.Whole(x0.shape[0]);
+        var normal = shard.Slice(torch.randn([shard.Total], noise, x0.dtype));                                 // (N)
+        var z = shard.Slice(torch.randn([shard.Total, .. x0.shape[1..]], noise, x0.dtype, x0.device));         // (N, …)
         var perElement = Elementwise((x, t) => model.Predict(x, t, conditioning, dropout), x0, normal, z);
         return LossWeights.PerSample(perElement, Reduction).mean().MoveToOuterDisposeScope();
     }

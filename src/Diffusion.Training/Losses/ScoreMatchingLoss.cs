@@ -1,5 +1,6 @@
 using Diffusion.Architectures;
 using Diffusion.Torch;
+using Diffusion.Training.Distributed;
 using Diffusion.Training.Schedules;
 using Diffusion.Training.Sde;
 
@@ -16,12 +17,13 @@ public sealed record ScoreMatchingLoss(ForwardSde Sde, Weighting Weighting = Wei
 {
     /// <summary>Scalar loss for a batch x₀ (N, …); every draw comes from <paramref name="noise"/>.</summary>
     public Tensor Compute(IScoreModel model, Prediction prediction, Tensor x0, Generator noise,
-        Conditioning? conditioning = null, Generator? dropout = null)
+        Conditioning? conditioning = null, Generator? dropout = null, BatchShard? shard = null)
     {
         using var scope = torch.NewDisposeScope();
-        var n = x0.shape[0];
-        var t = torch.rand([n], noise) * (ForwardSde.T - Eps) + Eps;                           // (N)
-        var z = torch.randn_like(x0, noise);                                            // (N, …)
+        // Drawn for the whole global batch (N on one process), this rank keeping its rows: see BatchShard.
+        shard ??= BatchShard.Whole(x0.shape[0]);
+        var t = shard.Slice(torch.rand([shard.Total], noise)) * (ForwardSde.T - Eps) + Eps;                 // (N)
+        var z = shard.Slice(torch.randn([shard.Total, .. x0.shape[1..]], noise, x0.dtype, x0.device));      // (N, …)
         var alpha = Sde.MeanCoefficient(t);                                             // (N)
         var sigma = Sde.Std(t);                                                         // (N)
         var xt = ForwardSde.Broadcast(alpha, x0) * x0 + ForwardSde.Broadcast(sigma, x0) * z;

@@ -14,7 +14,10 @@ public static class CliRunner
     }
 
     /// <summary>Starts the CLI without waiting (signal and lock tests); its output is collected as it comes.</summary>
-    public static Running Start(params string[] args)
+    public static Running Start(params string[] args) => new(StartProcess(args));
+
+    /// <summary>Starts the CLI with both output streams redirected and unread, for a test that reads them line by line as it runs.</summary>
+    public static Process StartProcess(params string[] args)
     {
         var testDir = AppContext.BaseDirectory;                                    // …/tests/Training/bin/<Config>/<tfm>/
         var tfm = new DirectoryInfo(testDir).Name;
@@ -25,7 +28,7 @@ public static class CliRunner
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(cli);
         foreach (var a in args) start.ArgumentList.Add(a);
-        return new Running(Process.Start(start)!);
+        return Process.Start(start)!;
     }
 
     /// <summary>A CLI process started by <see cref="Start"/>; disposing it kills it if it still runs.</summary>
