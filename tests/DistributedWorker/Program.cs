@@ -13,6 +13,7 @@ try
 {
     using var group = torch.distributed.init_process_group(scenario == "nccl" ? "nccl" : "gloo", timeout: collective, rendezvous_timeout: rendezvous);
     var rank = group.rank;
+    clock.Restart();   // failed_after_s counts from the end of the rendezvous
     switch (scenario)
     {
         case "collectives":

@@ -43,7 +43,10 @@ public sealed class DataParallel
     /// Buckets of parameters in reverse order (backward produces the last layers' gradients first, which is the order a
     /// hook-driven overlap would send them in), each up to <see cref="DefaultBucketBytes"/> (a larger tensor is a bucket alone).
     /// </summary>
-    public IReadOnlyList<Tensor[]> Buckets(IReadOnlyList<Tensor> parameters)
+    public IReadOnlyList<Tensor[]> Buckets(IReadOnlyList<Tensor> parameters) => Bucket(parameters, bucketBytes);
+
+    /// <summary><see cref="Buckets"/> for a bucket size of <paramref name="bucketBytes"/>.</summary>
+    public static IReadOnlyList<Tensor[]> Bucket(IReadOnlyList<Tensor> parameters, long bucketBytes)
     {
         var buckets = new List<Tensor[]>();
         var current = new List<Tensor>();

@@ -76,6 +76,18 @@ public class DataParallelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Gradient_buckets_hold_every_parameter_once_in_reverse_order_within_the_bucket_size()
+    {
+        using var scope = torch.NewDisposeScope();
+        // 4-byte floats: 100, 300, 50, 2000 (alone: larger than a bucket), 10, 10 elements; buckets of 1,600 bytes.
+        var ps = new long[] { 100, 300, 50, 2000, 10, 10 }.Select(n => torch.zeros(n)).ToArray();
+        var buckets = DataParallel.Bucket(ps, 1600);
+        Assert.Equal(ps.Reverse(), buckets.SelectMany(b => b));
+        Assert.Equal([2, 1, 2, 1], buckets.Select(b => b.Length));                 // [10, 10] [2000] [50, 300] [100]
+        Assert.All(buckets.Where(b => b.Length > 1), b => Assert.True(b.Sum(t => t.numel() * 4) <= 1600));
+    }
+
+    [Fact]
     public void A_rank_killed_mid_run_stops_the_job_naming_it_and_resume_finishes_the_run()
     {
         var dir = Support.TempDir("ddp-fault");
