@@ -93,7 +93,7 @@ public sealed record ConvergenceSeries(string Sampler, double ExpectedOrder, IRe
 /// (or <see cref="GaussianMixtureData"/>): each solver runs from the same prior draws (σ_max·z, seeded) at increasing
 /// step counts, with the exact ε-network of the process behind <see cref="Denoisers.From(NetworkFn, Prediction, SigmaSchedule)"/>.
 /// Every solver's last step (to σ = 0) is x = D(x; σ_last), so the exact answer is D of the exact flow from σ₀ to
-/// σ_last — the closed-form flow for a Gaussian, an RK4 reference with 2,000 steps in ln σ for the mixture (every grid
+/// σ_last — the closed-form flow for a Gaussian, an RK4 reference with 1,000 steps in ln σ for the mixture (every grid
 /// of a study shares σ₀ and σ_last, so it is solved once).
 /// </summary>
 public static class SamplerConvergence

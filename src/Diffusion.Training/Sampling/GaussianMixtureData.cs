@@ -10,7 +10,7 @@ namespace Diffusion.Training.Sampling;
 /// v_k = s_k² + σ², and the exact denoiser is the posterior mixture of the components' Wiener filters,
 /// D(x; σ) = Σ_k r_k(x)·(μ_k + s_k²/v_k·(x − μ_k)), r_k ∝ w_k·v_k^{−1}·exp(−|x − μ_k|²/(2v_k)) (2-D normaliser).
 /// The probability-flow ODE has no closed-form solution here, so <see cref="ReferenceFlow"/> integrates it by classical
-/// RK4 in u = ln σ (dx/du = x − D(x; eᵘ)) with steps far below every solver's error.
+/// RK4 in u = ln σ (dx/du = x − D(x; eᵘ)), 1,000 steps, whose error (~10⁻⁹) is far below every solver's.
 /// </summary>
 public static class GaussianMixtureData
 {
@@ -51,7 +51,7 @@ public static class GaussianMixtureData
     }
 
     /// <summary>The probability-flow solution from σ = <paramref name="from"/> to <paramref name="to"/> by RK4 with <paramref name="steps"/> equal steps in ln σ.</summary>
-    public static Tensor ReferenceFlow(Tensor x, double from, double to, int steps = 2000)
+    public static Tensor ReferenceFlow(Tensor x, double from, double to, int steps = 1000)
     {
         var h = (Math.Log(to) - Math.Log(from)) / steps;
         var current = x.alias();

@@ -110,8 +110,8 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
 
     /// <summary>
     /// The mixture's closed forms: its denoiser obeys Tweedie's formula D = x + σ²∇log p_σ(x) (the gradient by central
-    /// differences of the mixture density Σ_k w_k·N(x; μ_k, (s_k² + σ²)I)), and the RK4 reference at 2,000 steps agrees
-    /// with 4,000 steps far below the solvers' errors.
+    /// differences of the mixture density Σ_k w_k·N(x; μ_k, (s_k² + σ²)I)), and the RK4 reference at 1,000 steps agrees
+    /// with 2,000 steps far below the solvers' errors.
     /// </summary>
     [Fact]
     public void The_mixture_denoiser_is_tweedies_and_its_reference_flow_is_converged()
@@ -140,10 +140,10 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
         }
         var prior = torch.randn([16, 2], g, ScalarType.Float64) * 80;
         using var coarse = GaussianMixtureData.ReferenceFlow(prior, 80, 0.002);
-        using var fine = GaussianMixtureData.ReferenceFlow(prior, 80, 0.002, steps: 4000);
+        using var fine = GaussianMixtureData.ReferenceFlow(prior, 80, 0.002, steps: 2000);
         var gap = (coarse - fine).abs().max().item<double>();
-        output.WriteLine($"RK4 reference, 2000 vs 4000 steps: {gap:E2}");
-        Assert.True(gap < 1e-9, $"the reference moved by {gap:E2} when its steps doubled");
+        output.WriteLine($"RK4 reference, 1000 vs 2000 steps: {gap:E2}");
+        Assert.True(gap < 1e-8, $"the reference moved by {gap:E2} when its steps doubled");
     }
 
     [Fact]
