@@ -41,7 +41,7 @@ public static class ClassifierTraining
         var total = stepsPerEpoch * config.Epochs;
         ThreadPolicy.Apply((double)plan.Module.Macs * config.Batch * 3);
 
-        var g = new Generator(config.Seed);
+        using var g = new Generator(config.Seed);
         var w = Params.Init(plan.Module, g);
         using var optimizer = torch.optim.Adam(w.Trainable(), config.LearningRate);
         var step = 0;
