@@ -30,8 +30,9 @@ public sealed class PackedFeed : IDisposable
         Run(RepoRoot, TimeSpan.FromMinutes(5), "pack", Path.Combine(RepoRoot, "Diffusion.sln"), "-c", configuration, "--no-build",
             "-o", Feed, "-nologo", "-v", "quiet");
         Version = ReadVersion();
-        // Sources: this feed only. The library packages depend on nothing but each other and the tool package carries
-        // its dependencies, so a restore that needed anything else would be a packaging bug, not something to fetch.
+        // Sources: this feed only. The library packages up to Diffusion.Architectures depend on nothing but each other
+        // (Diffusion.Training also on System.IO.Hashing, see PackageTests) and the tool package carries its dependencies,
+        // so a restore of the consumer project that needed anything else would be a packaging bug, not something to fetch.
         NuGetConfig = Path.Combine(Root, "nuget.config");
         File.WriteAllText(NuGetConfig, $"""
             <?xml version="1.0" encoding="utf-8"?>
