@@ -34,13 +34,9 @@ public sealed record DiTConfig(int InputSize = 32, int PatchSize = 2, int InChan
     {
         IEnumerable<string> limits =
         [
-            .. Limits.Side.Check(InputSize, "dit", "input_size"), .. Limits.Side.Check(PatchSize, "dit", "patch_size"),
-            .. Limits.Width.Check(InChannels, "dit", "in_channels"),
-            .. Limits.Elements.Check(Math.Max(1.0, InChannels) * InputSize * InputSize, "dit", "elements per sample (in_channels × input_size²)"),
-            .. Limits.Width.Check(HiddenSize, "dit", "hidden_size"), .. Limits.Repeats.Check(Depth, "dit", "depth"),
-            .. Limits.Width.Check(NumHeads, "dit", "num_heads"), .. Limits.Classes.Check(NumClasses, "dit", "num_classes"),
+            .. TransformerLimits.Check("dit", new(InputSize, "input_size"), new(PatchSize, "patch_size"), new(InChannels, "in_channels"),
+                new(HiddenSize, "hidden_size"), new(Depth, "depth"), new(NumHeads, "num_heads"), new(NumClasses, "num_classes"), MlpRatio),
             .. Limits.Width.Check(FrequencyEmbeddingSize, "dit", "frequency_embedding_size"),
-            .. Rules.Require(MlpRatio > 0 && MlpRatio <= Limits.Multiplier.Max, "dit", $"mlp_ratio={MlpRatio} must be in (0, {Limits.Multiplier.Max}]"),
         ];
         if (limits.Any()) return Checked.Fail<DiTPlan>(limits); // checked before any size is used
         var grid = PatchSize > 0 ? InputSize / PatchSize : 0;

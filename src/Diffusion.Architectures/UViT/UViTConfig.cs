@@ -29,15 +29,8 @@ public sealed record UViTConfig(int ImgSize = 32, int PatchSize = 2, int InChans
 
     public Checked<UViTPlan> Plan()
     {
-        IEnumerable<string> limits =
-        [
-            .. Limits.Side.Check(ImgSize, "uvit", "img_size"), .. Limits.Side.Check(PatchSize, "uvit", "patch_size"),
-            .. Limits.Width.Check(InChans, "uvit", "in_chans"),
-            .. Limits.Elements.Check(Math.Max(1.0, InChans) * ImgSize * ImgSize, "uvit", "elements per sample (in_chans × img_size²)"),
-            .. Limits.Width.Check(EmbedDim, "uvit", "embed_dim"), .. Limits.Repeats.Check(Depth, "uvit", "depth"),
-            .. Limits.Width.Check(NumHeads, "uvit", "num_heads"), .. Limits.Classes.Check(NumClasses, "uvit", "num_classes"),
-            .. Rules.Require(MlpRatio > 0 && MlpRatio <= Limits.Multiplier.Max, "uvit", $"mlp_ratio={MlpRatio} must be in (0, {Limits.Multiplier.Max}]"),
-        ];
+        var limits = TransformerLimits.Check("uvit", new(ImgSize, "img_size"), new(PatchSize, "patch_size"), new(InChans, "in_chans"),
+            new(EmbedDim, "embed_dim"), new(Depth, "depth"), new(NumHeads, "num_heads"), new(NumClasses, "num_classes"), MlpRatio);
         if (limits.Any()) return Checked.Fail<UViTPlan>(limits); // checked before any size is used
         var grid = PatchSize > 0 ? ImgSize / PatchSize : 0;
         var tokens = Math.Max(1, Extras + (long)grid * grid);
