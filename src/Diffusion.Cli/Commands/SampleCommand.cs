@@ -16,7 +16,7 @@ namespace Diffusion.Cli.Commands;
 /// <summary>
 /// <c>diffusion sample --checkpoint DIR [--sampler em|pc|ode|heun|ddpm|ddim|edm-heun|edm-sde|dpmpp-2m|dpmpp-2m-sde|unipc]
 /// [--grid karras|uniform|logsnr] [--steps N] [--n N] [--seed N] [--guidance W]
-/// [--out FILE.png] [--metrics] [--json]</c>: samples from a checkpoint's EMA weights.
+/// [--out FILE.png] [--metrics] [--precision fp32|bf16] [--json]</c>: samples from a checkpoint's EMA weights.
 /// </summary>
 public static class SampleCommand
 {
@@ -31,9 +31,10 @@ public static class SampleCommand
     private static readonly Option<bool> Metrics = new("--metrics") { Description = "Sliced Wasserstein distance to fresh data (2-D toy sets), per-pixel mean/std agreement (images, volumes)" };
     private static readonly Option<bool> Raw = new("--raw-weights") { Description = "Use the raw weights instead of the EMA" };
     private static readonly Option<double> Tolerance = new("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 };
+    private static readonly Option<string?> PrecisionFlag = new("--precision") { Description = $"Arithmetic of the network: {PrecisionNames.Names.Help} (default: the run's training precision)" };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 
-    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, Json);
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, N, Seed, Guidance, Out, Metrics, Raw, Tolerance, PrecisionFlag, Json);
 
     private static int Run(ParseResult r)
     {
@@ -48,9 +49,12 @@ public static class SampleCommand
         var steps = r.GetValue(Steps) ?? DefaultSteps(kind);
         var guidance = r.GetValue(Guidance);
         var grid = SigmaGrids.Names.Parse(r.GetValue(Grid)!, "--grid");
+        var precision = r.GetValue(PrecisionFlag) is { } p ? PrecisionNames.Names.Parse(p, "--precision") : training.Precision;
 
         using var scope = torch.NewDisposeScope();
-        using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
+        using var master = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
+        using var mixed = precision == Primitives.Precision.FP32 ? null : new PrecisionModel(master, precision); // weights cast once for the whole run
+        var model = mixed ?? master;
         int? classes = guidance is null ? null
             : model.Config.ClassCount() is > 0 and var c ? c
             : throw new ArgumentException("--guidance needs a class-conditional model (this one takes no class labels)");

@@ -66,6 +66,8 @@ public static class TrainCommand
         Value<double>("--label-dropout", $"Class-conditional models: fraction of labels replaced by the null class (default {Defaults.LabelDropout})", (c, v) => c with { LabelDropout = v }),
         Value<int>("--log-every", "Steps between metrics.jsonl lines (default 0: every step up to 10,000 steps, then ≤ 10,000 lines)", (c, v) => c with { LogEvery = v }),
         Value<int>("--sample-every", "Image and volume models: write a 16-sample grid to RUN/samples/ every this many steps and at the end (default 0: never)", (c, v) => c with { SampleEvery = v }),
+        Text("--precision", $"Arithmetic of forward and backward: {PrecisionNames.Names.Help} (default {PrecisionNames.Names.Name(Defaults.Precision)})",
+            (c, v, w) => c with { Precision = PrecisionNames.Names.Parse(v, w) }),
     ];
 
     public static Command Create() => CliSupport.Command("train", "Train a score network", Run,

@@ -79,9 +79,12 @@ public sealed class Trainer : IDisposable
         foreach (var group in optimizer.param_groups) group.lr = lastLr;
         var batch = Data.Next(Config.Batch, dataGen);
         var conditioning = Conditioning(batch);
+        // Mixed precision: the master weights cast once for this step (they move at its end); float32 runs the model itself.
+        using var mixed = Config.Precision == Primitives.Precision.FP32 ? null : new PrecisionModel(Model, Config.Precision);
+        var network = mixed ?? Model;
         var loss = sdeLoss is not null
-            ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
-            : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen);
+            ? sdeLoss.Compute(network, Prediction, batch.X, noiseGen, conditioning, dropoutGen)
+            : ddpmLoss!.Compute(network, Prediction, batch.X, noiseGen, conditioning, dropoutGen);
         loss.backward();
         // The norm costs a reduction over every gradient: taken when clipping needs it or the step is logged.
         var logged = (Step + 1) % Config.LogEvery == 0 || Step + 1 == Config.Steps;
@@ -152,7 +155,7 @@ public sealed class Trainer : IDisposable
         clock.Stop();
         try
         {
-            return SampleGrid.Write(runDir, Step, ModelConfig, Ema.Weights, Process, Mix(Config.Seed, 5));
+            return SampleGrid.Write(runDir, Step, ModelConfig, Ema.Weights, Process, Mix(Config.Seed, 5), Config.Precision);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Diffusion.Primitives;
 using Diffusion.Training.Data;
 using Diffusion.Training.Losses;
 using Diffusion.Training.Schedules;
@@ -49,6 +50,11 @@ public sealed record TrainingConfig
     public int LogEvery { get; init; }
     /// <summary>For image and volume models: write a grid of samples to RUN/samples/ every this many steps and at the end (0: never).</summary>
     public int SampleEvery { get; init; }
+    /// <summary>
+    /// The arithmetic of the forward and backward (README, Precision): fp32, or bf16 mixed precision with float32 master
+    /// weights, optimizer, EMA and checkpoints — so a checkpoint loads and samples under either.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.FP32;
 
     public DiffusionProcess Process => DiffusionProcess.Create(Sde, SigmaMax ?? 50, Schedule);
 
@@ -93,6 +99,7 @@ public sealed record TrainingConfig
         Converters =
         {
             ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json, LossWeights.Reductions.Json,
+            PrecisionNames.Names.Json,
             new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower),
         },
     };
