@@ -1,6 +1,6 @@
 """PyTorch side of the side-by-side training/sampling benchmark (Debian's python3-torch, the libtorch our shim links):
 
-    /usr/bin/python3 bench/pytorch_reference.py [--case NAME|all] [--threads N] [--warmup W] [--steps S] [--json]
+    /usr/bin/python3 bench/pytorch_reference.py [--case NAME|all] [--threads N] [--warmup W] [--steps S] [--bf16-model] [--json]
 
 The models are the library's presets written as plain nn.Modules — the same layers, order, kernel sizes, channel
 counts, norms, activations, time embeddings, attention and resampling as src/Diffusion.Architectures (module names
@@ -21,6 +21,11 @@ Adam (lr 1e-4, default betas/eps) and zero_grad(set_to_none=True). seconds_per_s
 (not a median). For the EM case a step is one EM step: --warmup is the number of EM steps in an untimed warm-up run,
 --steps the number of timed full 1000-step runs (default 1), and seconds_per_step = total time / (1000 · runs); the JSON
 "steps" field then counts EM steps.
+
+--bf16-model casts the whole model to bfloat16 (model.to(torch.bfloat16), inputs cast in, the output cast back to
+float32 for the loss): what a PyTorch 1.13 user on CPU can do instead of mixed precision, since torch.autocast('cpu',
+bfloat16) fails on these U-Nets in group_norm. Weights, norm statistics, softmax and Adam's state are then all bfloat16,
+so it is a speed reference, not a training recipe; a case whose forward fails that way reports "error".
 
 peak_rss_mib is the process's ru_maxrss, which only grows: with --case all it is cumulative over the cases run so far,
 so for an honest per-case number run one case per process (the side-by-side driver does).
@@ -515,14 +520,34 @@ def run_sample_em(model, shape, warmup, runs):
 RUNNERS = {"train": run_train, "forward": run_forward, "sample_em": run_sample_em}
 
 
-def run_case(name, warmup, steps):
+class CastToBf16(nn.Module):
+    """The model with every tensor in bfloat16: inputs cast in, the output cast back to float32."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model.to(torch.bfloat16)
+
+    def forward(self, x, t):
+        return self.model(x.to(torch.bfloat16), t.to(torch.bfloat16)).float()
+
+
+def run_case(name, warmup, steps, bf16_model=False):
     kind, preset, shape, default_warmup, default_steps = CASES[name]
     warmup = default_warmup if warmup is None else warmup
     steps = default_steps if steps is None else steps
     torch.manual_seed(0)
     model, params = build(preset)
-    seconds, timed = RUNNERS[kind](model, shape, warmup, steps)
+    precision = "bf16-model" if bf16_model else "fp32"
+    if bf16_model:
+        model = CastToBf16(model)
+    try:
+        seconds, timed = RUNNERS[kind](model, shape, warmup, steps)
+    except RuntimeError as e:  # e.g. an op without a bfloat16 kernel, or mixed dtypes inside the model
+        if not bf16_model:
+            raise
+        return {"impl": "pytorch", "case": name, "precision": precision, "error": str(e).splitlines()[0]}
     return {
+        "precision": precision,
         "impl": "pytorch",
         "case": name,
         "seconds_per_step": seconds,
@@ -540,6 +565,7 @@ def main():
     ap.add_argument("--threads", type=int, help="torch.set_num_threads(N), with one inter-op thread (default: torch's default)")
     ap.add_argument("--warmup", type=int, help="untimed steps first (default per case; EM: steps of the warm-up run)")
     ap.add_argument("--steps", type=int, help="timed steps (default per case; EM: full 1000-step runs)")
+    ap.add_argument("--bf16-model", action="store_true", help="cast the model and its inputs to bfloat16 (see above)")
     ap.add_argument("--json", action="store_true", help="one JSON line per case on stdout")
     args = ap.parse_args()
     if args.threads is not None:
@@ -552,9 +578,11 @@ def main():
     if args.warmup is not None and args.warmup < 0:
         ap.error("--warmup must be ≥ 0")
     for name in (CASES if args.case == "all" else [args.case]):
-        r = run_case(name, args.warmup, args.steps)
+        r = run_case(name, args.warmup, args.steps, args.bf16_model)
         if args.json:
             print(json.dumps(r), flush=True)
+        elif "error" in r:
+            print(f"{r['case']:24s} {r['precision']} fails: {r['error']}", flush=True)
         else:
             print(f"{r['case']:24s} {r['seconds_per_step'] * 1e3:10.3f} ms/step  threads {r['threads']}  "
                   f"params {r['params']:>11,}  steps {r['steps']} (+{r['warmup']} warm-up)  peak RSS {r['peak_rss_mib']:.0f} MiB",

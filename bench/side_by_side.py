@@ -6,11 +6,16 @@ C#, PyTorch on 1 thread, PyTorch on 2 threads, so drifts in machine load hit all
 time is its median over the rounds. PyTorch gets its best thread count for the case; our side runs with
 its defaults (the thread policy chooses). Run with Debian's python3-torch:
 
-    /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown] [--tuned-malloc]
+    /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown] [--tuned-malloc] [--precision bf16]
 
 With --tuned-malloc PyTorch also runs with glibc's mmap and trim thresholds raised (through glibc's
 MALLOC_*_THRESHOLD_ variables), so that it too reuses freed buffers as our caching allocator does, to show what
 is left of our lead once PyTorch stops page-faulting its activations.
+
+With --precision bf16 our side runs mixed precision (`diffusion bench --precision bf16`, README, Precision) on the
+image cases, beside our own float32, PyTorch float32 and PyTorch with the whole model cast to bfloat16 (where that
+runs); the ratio is ours in bf16 over PyTorch float32 at its best thread count, and GFLOP/s is measured against the
+bfloat16 matmul peak (a 2048³ torch.mm of bfloat16 tensors, oneDNN's AVX512-BF16 kernel).
 
 Builds the CLI first (dotnet build -c Release) unless --no-build is given.
 """
@@ -24,6 +29,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = ["mlp2d_train_b1024", "unet28_train_b64", "dit28_train_b64", "unet3d32_train_b2",
          "ddpm_cifar10_fwd_b8", "mlp2d_sample_em_n10000"]
+IMAGE_CASES = ["unet28_train_b64", "dit28_train_b64", "unet3d32_train_b2", "ddpm_cifar10_fwd_b8"]
 CLI = os.path.join(ROOT, "src", "Diffusion.Cli", "bin", "Release", "net10.0", "diffusion.dll")
 REFERENCE = os.path.join(ROOT, "bench", "pytorch_reference.py")
 
@@ -39,13 +45,87 @@ def run_json(command, env=None):
     return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
 
 
-def ours(case):
-    return run_json(["dotnet", CLI, "bench", "--case", case, "--json"])
+def ours(case, precision="fp32"):
+    return run_json(["dotnet", CLI, "bench", "--case", case, "--precision", precision, "--json"])
 
 
-def pytorch(case, threads, tuned_malloc=False):
+def pytorch(case, threads, tuned_malloc=False, bf16_model=False):
     env = {**os.environ, **TUNED_MALLOC} if tuned_malloc else None
-    return run_json([sys.executable, REFERENCE, "--case", case, "--threads", str(threads), "--json"], env)
+    return run_json([sys.executable, REFERENCE, "--case", case, "--threads", str(threads), "--json"]
+                    + (["--bf16-model"] if bf16_model else []), env)
+
+
+def bf16_matmul_gflops(threads):
+    """The bfloat16 matrix-multiply peak: a 2048³ torch.mm of bfloat16 tensors (oneDNN, AVX512-BF16), best of 5."""
+    code = (
+        "import time, torch; torch.set_num_threads(%d); n = 2048\n"
+        "a, b = torch.randn(n, n).bfloat16(), torch.randn(n, n).bfloat16()\n"
+        "a @ b\n"
+        "print(2 * n ** 3 / min((lambda s: (a @ b, time.perf_counter() - s)[1])(time.perf_counter()) for _ in range(5)) / 1e9)" % threads)
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()[0])
+
+
+def main_bf16(args):
+    """Ours in bf16 and fp32, PyTorch fp32 and PyTorch with the model cast to bf16, alternating per round."""
+    peak = {n: bf16_matmul_gflops(n) for n in (1, 2)}
+    print("  " + "; ".join(f"2048³ bf16 matmul on {n} thread{'s' if n > 1 else ''}: {g:.0f} GFLOP/s" for n, g in peak.items()),
+          file=sys.stderr)
+    sides = ["bf16", "fp32", (1, False), (2, False), (1, True), (2, True)] if args.tuned_malloc else ["bf16", "fp32", (1, False), (2, False)]
+    sides += [("bf16-model", 1), ("bf16-model", 2)]
+    rows = []
+    for case in [c for c in args.case if c in IMAGE_CASES]:
+        runs = {side: [] for side in sides}
+        for r in range(args.rounds):
+            for side in sides:
+                if side in ("bf16", "fp32"):
+                    result = ours(case, side)
+                elif side[0] == "bf16-model":
+                    result = pytorch(case, side[1], bf16_model=True)
+                else:
+                    result = pytorch(case, *side)
+                runs[side].append(result)
+                time_text = "fails: " + result["error"] if "error" in result else f"{result['seconds_per_step'] * 1e3:.3f} ms/step"
+                print(f"  round {r + 1} {case} {side}: {time_text}", file=sys.stderr, flush=True)
+        median = {side: statistics.median(x["seconds_per_step"] for x in results) if all("error" not in x for x in results) else None
+                  for side, results in runs.items()}
+        fp32_best = min(median[s] for s in sides if isinstance(s, tuple) and s[0] != "bf16-model")
+        cast = [median[s] for s in sides if isinstance(s, tuple) and s[0] == "bf16-model" and median[s] is not None]
+        threads = runs["bf16"][0]["threads"]
+        gflops = 2 * runs["bf16"][0]["macs_per_step"] / median["bf16"] / 1e9
+        rows.append({
+            "case": case, "ours_bf16_ms": median["bf16"] * 1e3, "ours_threads": threads, "ours_fp32_ms": median["fp32"] * 1e3,
+            "pytorch_fp32_best_ms": fp32_best * 1e3, "ratio_bf16_vs_pytorch_fp32": median["bf16"] / fp32_best,
+            "ratio_bf16_vs_ours_fp32": median["bf16"] / median["fp32"],
+            "pytorch_bf16_model_ms": min(cast) * 1e3 if cast else None,
+            "pytorch_bf16_model_error": None if cast else runs[("bf16-model", 1)][0].get("error"),
+            "ours_bf16_gflops": gflops, "bf16_peak_gflops": peak[threads],
+            "ours_bf16_peak_rss_mib": max(x["peak_rss_mib"] for x in runs["bf16"]),
+            "ours_fp32_peak_rss_mib": max(x["peak_rss_mib"] for x in runs["fp32"]),
+        })
+    header = ["case", "Diffusion bf16 ms/step (threads)", "Diffusion fp32", "PyTorch fp32 best" + (" (incl. tuned malloc)" if args.tuned_malloc else ""),
+              "ratio bf16 / PyTorch fp32", "ratio bf16 / our fp32", "PyTorch model cast to bf16",
+              "Diffusion bf16 GFLOP/s (% of bf16 matmul peak)", "peak RSS bf16 / fp32 (MiB)"]
+    lines = [[r["case"], f"{r['ours_bf16_ms']:.2f} ({r['ours_threads']})", f"{r['ours_fp32_ms']:.2f}", f"{r['pytorch_fp32_best_ms']:.2f}",
+              f"{r['ratio_bf16_vs_pytorch_fp32']:.2f}", f"{r['ratio_bf16_vs_ours_fp32']:.2f}",
+              f"{r['pytorch_bf16_model_ms']:.2f}" if r["pytorch_bf16_model_ms"] is not None else f"fails ({r['pytorch_bf16_model_error']})",
+              f"{r['ours_bf16_gflops']:.1f} ({100 * r['ours_bf16_gflops'] / r['bf16_peak_gflops']:.0f}%)",
+              f"{r['ours_bf16_peak_rss_mib']:.0f} / {r['ours_fp32_peak_rss_mib']:.0f}"] for r in rows]
+    print_table(header, lines, args.markdown)
+    print("; ".join(f"2048³ bf16 matmul on {n} thread{'s' if n > 1 else ''}: {g:.0f} GFLOP/s" for n, g in peak.items()))
+    for r in rows:
+        print(json.dumps(r))
+
+
+def print_table(header, lines, markdown):
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "---|" * len(header))
+        for line in lines:
+            print("| " + " | ".join(line) + " |")
+    else:
+        widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
+        for line in [header] + lines:
+            print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
 
 
 def matmul_gflops(threads):
@@ -78,10 +158,14 @@ def main():
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--tuned-malloc", action="store_true",
                         help="also run PyTorch with our glibc malloc settings and report that ratio too")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: our mixed precision on the image cases, beside PyTorch fp32 and PyTorch cast to bf16")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["dotnet", "build", "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly",
                         os.path.join(ROOT, "src", "Diffusion.Cli")], check=True)
+    if args.precision == "bf16":
+        return main_bf16(args)
 
     rates = {n: matmul_gflops(n) for n in (1, 2)}
     peak = {n: max(r.values()) for n, r in rates.items()}
@@ -126,15 +210,7 @@ def main():
         header[5:5] = ["PyTorch best, tuned malloc", "ratio vs tuned"]
         for line, r in zip(lines, rows):
             line[5:5] = [f"{r['pytorch_tuned_ms']:.2f}", f"{r['ratio_tuned']:.2f}"]
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "---|" * len(header))
-        for line in lines:
-            print("| " + " | ".join(line) + " |")
-    else:
-        widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
-        for line in [header] + lines:
-            print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)))
+    print_table(header, lines, args.markdown)
     print(describe(rates))
     for r in rows:
         print(json.dumps(r))

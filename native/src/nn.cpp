@@ -97,6 +97,8 @@ DT_API int dt_embedding(TensorH weight, TensorH indices, TensorH* out) { DT_TRY(
 
 // softmax(q kᵀ · scale + mask) v, composed from ATen ops because 1.13 has no public fused kernel.
 // A boolean mask marks positions that may be attended to; a float mask is added to the scores.
+// Reduced-precision (bfloat16) q, k, v: both matmuls run in that type, but the scores are scaled, masked and
+// softmaxed in float32 (a bfloat16 exp and sum lose the small weights), and the weights cast back for A·V.
 DT_API int dt_scaled_dot_product_attention(TensorH q, TensorH k, TensorH v, TensorH mask, double dropout_p,
                                            int32_t is_causal, double scale, GeneratorH g, TensorH* out) {
   DT_TRY(
@@ -104,7 +106,10 @@ DT_API int dt_scaled_dot_product_attention(TensorH q, TensorH k, TensorH v, Tens
       TORCH_CHECK(q->size(-1) == k->size(-1), "query and key disagree on the last dim: ", q->size(-1), " vs ", k->size(-1));
       TORCH_CHECK(k->size(-2) == v->size(-2), "key and value disagree on the sequence dim: ", k->size(-2), " vs ", v->size(-2));
       double s = scale > 0 ? scale : 1.0 / std::sqrt(static_cast<double>(q->size(-1)));
-      auto scores = at::matmul(*q, k->transpose(-2, -1)).mul_(s);  // (..., L, S)
+      const bool reduced = q->scalar_type() == at::kBFloat16 || q->scalar_type() == at::kHalf;
+      auto scores = at::matmul(*q, k->transpose(-2, -1));  // (..., L, S)
+      if (reduced) scores = scores.to(at::kFloat);
+      scores.mul_(s);
       if (is_causal) {
         auto keep = at::ones({q->size(-2), k->size(-2)}, q->options().dtype(at::kBool)).tril();
         scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
@@ -115,6 +120,7 @@ DT_API int dt_scaled_dot_product_attention(TensorH q, TensorH k, TensorH v, Tens
                      : scores + *mask;
       }
       auto attn = at::softmax(scores, -1);
+      if (reduced) attn = attn.to(v->scalar_type());
       if (dropout_p > 0) {
         auto keep = at::empty_like(attn, attn.options().requires_grad(false)).bernoulli_(1 - dropout_p, dt::gen(g));
         attn = attn * keep.div_(1 - dropout_p);

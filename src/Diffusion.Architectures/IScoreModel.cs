@@ -27,6 +27,12 @@ public interface IScoreModel : IDisposable
     /// layers draw from it); class labels are used as given — classifier-free label dropout belongs to the trainer.
     /// </summary>
     Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
+
+    /// <summary>
+    /// The forward with an explicit tree of this model's weights: <see cref="Parameters"/> or a view of them in a
+    /// precision (<see cref="Params.In"/>; see <see cref="PrecisionModel"/>). Under bfloat16 the output may be bfloat16.
+    /// </summary>
+    Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
 }
 
 /// <summary>Optional conditioning: class labels (N) int64 — the null class for classifier-free guidance — and a metadata vector (N, M).</summary>
@@ -53,7 +59,9 @@ public abstract class ScoreModel<TPlan>(TPlan plan, Generator generator) : IScor
 
     public PredictionTarget Target => Config.Target;
 
-    public abstract Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
+    public Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null) => Forward(Parameters, x, t, conditioning, dropout);
+
+    public abstract Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null);
 
     public void Dispose()
     {

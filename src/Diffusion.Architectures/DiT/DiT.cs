@@ -17,9 +17,9 @@ public sealed class DiT(DiTPlan plan, Generator generator) : ScoreModel<DiTPlan>
     /// x (N, C, H, W), t (N) → (N, C_out, H, W). Labels (N) int64 in [0, LabelRows); NumClasses is the null class.
     /// Without labels a class-conditional DiT uses the null class (unconditional).
     /// </summary>
-    public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
+    public override Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
-        var (p, w, c) = (Plan, Parameters, Plan.Config);
+        var (p, w, c) = (Plan, weights, Plan.Config);
         var n = CheckInputs("dit", x, t, conditioning, labels: p.LabelTable is not null);
         using var scope = torch.NewDisposeScope();
         var h = PatchEmbed.Forward(p.XEmbedder, w[p.XEmbedder], x) + w.Bare(p.PosEmbed); // (N, T, D)

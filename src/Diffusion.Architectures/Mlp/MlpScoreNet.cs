@@ -51,13 +51,13 @@ public sealed record MlpPlan(MlpConfig Config, SinusoidalSpec Time, IReadOnlyLis
 
 public sealed class MlpScoreNet(MlpPlan plan, Generator generator) : ScoreModel<MlpPlan>(plan, generator)
 {
-    public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
+    public override Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         CheckInputs("mlp", x, t, conditioning);
-        var w = Parameters;
+        var w = weights;
         using var scope = torch.NewDisposeScope();
         var linears = Plan.Linears;
-        var h = SharesOneTime(t) ? FirstLayerAtOneTime(x, t) : linears[0].Forward(w, torch.cat([x, Sinusoidal.Embed(Plan.Time, t)], 1));
+        var h = SharesOneTime(t) ? FirstLayerAtOneTime(w, x, t) : linears[0].Forward(w, torch.cat([x, Sinusoidal.Embed(Plan.Time, t)], 1));
         for (var i = 1; i < linears.Count; i++) h = linears[i].Forward(w, Plan.Config.Activation.Apply(h)); // (N, hidden) — (N, data) after the last
         return h.MoveToOuterDisposeScope();
     }
@@ -73,12 +73,13 @@ public sealed class MlpScoreNet(MlpPlan plan, Generator generator) : ScoreModel<
     /// broadcast over the batch. It skips the (N, time) sines and cosines and the concatenation, and the large GEMM shrinks
     /// from depth data + time to depth data (an Euler–Maruyama step on 10,000 points: 15–30 % faster; README, Performance).
     /// </summary>
-    private Tensor FirstLayerAtOneTime(Tensor x, Tensor t)
+    private Tensor FirstLayerAtOneTime(Params w, Tensor x, Tensor t)
     {
         var c = Plan.Config;
-        var first = Parameters[Plan.Linears[0]];
-        var once = Sinusoidal.Embed(Plan.Time, t.narrow(0, 0, 1));                                     // (1, time)
-        var timeTerm = F.linear(once, first["weight"].narrow(1, c.DataDim, c.TimeDim), first["bias"]); // (1, hidden)
-        return F.linear(x, first["weight"].narrow(1, 0, c.DataDim)) + timeTerm;                       // (N, hidden)
+        var first = w[Plan.Linears[0]];
+        var (weight, bias) = (first.Compute("weight"), first.Compute("bias"));                                 // in the view's compute type
+        var once = first.ComputeInput(Sinusoidal.Embed(Plan.Time, t.narrow(0, 0, 1)));                      // (1, time)
+        var timeTerm = F.linear(once, weight.narrow(1, c.DataDim, c.TimeDim), bias);                        // (1, hidden)
+        return F.linear(first.ComputeInput(x), weight.narrow(1, 0, c.DataDim)) + timeTerm;                 // (N, hidden)
     }
 }

@@ -19,9 +19,9 @@ public sealed class UNet(UNetPlan plan, Generator generator) : ScoreModel<UNetPl
     /// x (N, C_in, *size), t (N) → (N, C_out, *size). Labels (N) int64 in [0, NumClasses]; omitted labels mean the null class.
     /// Metadata (N, M) is required when MetadataDim &gt; 0.
     /// </summary>
-    public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
+    public override Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
-        var (p, w, c) = (Plan, Parameters, Plan.Config);
+        var (p, w, c) = (Plan, weights, Plan.Config);
         var n = CheckInputs(Root, x, t, conditioning, labels: c.NumClasses > 0, metadata: c.MetadataDim > 0);
         using var scope = torch.NewDisposeScope();
 

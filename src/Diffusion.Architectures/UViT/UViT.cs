@@ -13,9 +13,9 @@ namespace Diffusion.Architectures;
 public sealed class UViT(UViTPlan plan, Generator generator) : ScoreModel<UViTPlan>(plan, generator)
 {
     /// <summary>x (N, C, H, W), t (N) → (N, C, H, W); labels (N) int64 in [0, NumClasses) are required when NumClasses &gt; 0.</summary>
-    public override Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
+    public override Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
-        var (p, w, c) = (Plan, Parameters, Plan.Config);
+        var (p, w, c) = (Plan, weights, Plan.Config);
         var n = CheckInputs("uvit", x, t, conditioning, labels: c.NumClasses > 0);
         using var scope = torch.NewDisposeScope();
         var h = PatchEmbed.Forward(p.PatchEmbed, w[p.PatchEmbed], x);      // (N, L, D)

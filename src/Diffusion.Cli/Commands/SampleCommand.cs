@@ -15,8 +15,8 @@ namespace Diffusion.Cli.Commands;
 
 /// <summary>
 /// <c>diffusion sample --checkpoint DIR [--sampler em|pc|ode|heun|ddpm|ddim|edm-heun|edm-sde|dpmpp-2m|dpmpp-2m-sde|unipc]
-/// [--grid karras|uniform|logsnr] [--sigma-min S] [--sigma-max S] [--rho R] [--steps N] [--n N] [--seed N] [--guidance W]
-/// [--out FILE.png] [--metrics] [--json]</c>: samples from a checkpoint's EMA weights.
+/// [--grid karras|uniform|logsnr] [--sigma-min S] [--sigma-max S] [--rho R] [--steps N] [--n N] [--batch N] [--seed N] [--guidance W]
+/// [--out FILE.png] [--metrics] [--precision fp32|bf16] [--json]</c>: samples from a checkpoint's EMA weights.
 /// </summary>
 public static class SampleCommand
 {
@@ -36,6 +36,7 @@ public static class SampleCommand
     private static readonly Option<double> Tolerance = new Option<double>("--tol") { Description = "rtol = atol of the adaptive ODE solver", DefaultValueFactory = _ => 1e-5 }.Within(0, 0.1, minExclusive: true);
     private static readonly Option<int?> Batch = new Option<int?>("--batch") { Description = $"Samples drawn at a time (default: --n up to {DefaultBatch:N0}); any --n runs in batches of this size in bounded memory" }.Within(1, int.MaxValue);
     private static readonly Option<bool> NoMemoryCheck = CliSupport.NoMemoryCheckOption();
+    private static readonly Option<string?> PrecisionFlag = new("--precision") { Description = $"Arithmetic of the network: {PrecisionNames.Names.Help} (default: the run's training precision)" };
     private static readonly Option<bool> Json = CliSupport.JsonOption();
 
     /// <summary>The batch when --batch is not given: the default --n, so a default run draws its samples in one batch as before.</summary>
@@ -47,7 +48,7 @@ public static class SampleCommand
     /// </summary>
     public const int KeptForOutputs = 16_384;
 
-    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, SigmaMin, SigmaMax, Rho, N, Batch, Seed, Guidance, Out, Metrics, Raw, Tolerance, NoMemoryCheck, Json);
+    public static Command Create() => CliSupport.Command("sample", "Draw samples from a trained checkpoint", Run, CheckpointDir, Sampler, Steps, Grid, SigmaMin, SigmaMax, Rho, N, Batch, Seed, Guidance, Out, Metrics, Raw, Tolerance, NoMemoryCheck, PrecisionFlag, Json);
 
     private static int Run(ParseResult r)
     {
@@ -70,9 +71,12 @@ public static class SampleCommand
         if ((sigmaMin ?? sigmaMax ?? rho) is not null && !Samplers.InSigmaSpace(kind))
             throw new ArgumentException($"--sigma-min, --sigma-max and --rho shape the σ grid of the σ-space samplers, not {Samplers.Name(kind)}");
         if (sigmaMin is { } lo && sigmaMax is { } hi && hi <= lo) throw new ArgumentException($"--sigma-max {hi} must exceed --sigma-min {lo}");
+        var precision = r.GetValue(PrecisionFlag) is { } p ? PrecisionNames.Names.Parse(p, "--precision") : training.Precision;
 
         using var scope = torch.NewDisposeScope();
-        using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
+        using var master = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
+        using var mixed = precision == Primitives.Precision.FP32 ? null : new PrecisionModel(master, precision); // weights cast once for the whole run
+        var model = mixed ?? master;
         int? classes = guidance is null ? null
             : model.Config is IClassConditional { HasNullClass: false } ? throw new ArgumentException("--guidance needs a null class, which this model has none of (a DiT has one when class_dropout_prob > 0, a U-ViT never)")
             : model.Config.ClassCount() is > 0 and var c ? c

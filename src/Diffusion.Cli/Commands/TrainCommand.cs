@@ -83,6 +83,8 @@ public static class TrainCommand
         Value<int>("--sample-every", "Image and volume models: write a 16-sample grid to RUN/samples/ every this many steps and at the end (default 0: never)", (c, v) => c with { SampleEvery = v }),
         Text("--on-nonfinite", $"A step with a NaN or infinite loss or gradient norm: {NonFinitePolicies.Names.Help} (default {NonFinitePolicies.Names.Name(Defaults.OnNonfinite)})",
             (c, v, w) => c with { OnNonfinite = NonFinitePolicies.Names.Parse(v, w) }),
+        Text("--precision", $"Arithmetic of forward and backward: {PrecisionNames.Names.Help} (default {PrecisionNames.Names.Name(Defaults.Precision)})",
+            (c, v, w) => c with { Precision = PrecisionNames.Names.Parse(v, w) }),
     ];
 
     public static Command Create() => CliSupport.Command("train", "Train a score network", Run,

@@ -45,10 +45,14 @@ public sealed record ConvSpec(int Rank, int In, int Out, int Kernel, int Stride 
 
 public static class Conv
 {
-    /// <summary>(N, in, *spatial) → (N, out, *spatial').</summary>
-    public static Tensor Forward(ConvSpec s, Params w, Tensor x) =>
-        F.convolution(x, w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], s.Transposed, [0], 1,
-            s.Transposed ? $"conv_transpose{s.Rank}d" : $"conv{s.Rank}d");
+    /// <summary>
+    /// (N, in, *spatial) → (N, out, *spatial'), in the compute type of <paramref name="w"/>'s precision — except a transposed
+    /// conv, which stays float32: ATen 1.13's CPU transposed convolution rejects bfloat16 (it checks the input's channels
+    /// against the weight's second dim; PyTorch 1.13 fails alike).
+    /// </summary>
+    public static Tensor Forward(ConvSpec s, Params w, Tensor x) => s.Transposed
+        ? F.convolution(Precisions.InFloat32(x), w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], true, [0], 1, $"conv_transpose{s.Rank}d")
+        : F.convolution(w.ComputeInput(x), w.Compute("weight"), w.ComputeOptional("bias"), s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
 
     public static Tensor Forward(this Leaf<ConvSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
 }

@@ -24,8 +24,8 @@ public sealed record LinearSpec(int In, int Out, bool Bias = true)
 
 public static class Linear
 {
-    /// <summary>(*, in) → (*, out) with the module's own weight and bias.</summary>
-    public static Tensor Forward(Params w, Tensor x) => F.linear(x, w["weight"], w.Optional("bias"));
+    /// <summary>(*, in) → (*, out) with the module's own weight and bias, in the compute type of <paramref name="w"/>'s precision.</summary>
+    public static Tensor Forward(Params w, Tensor x) => F.linear(w.ComputeInput(x), w.Compute("weight"), w.ComputeOptional("bias"));
 
     /// <summary>The declared child <paramref name="layer"/> of the block whose parameters are <paramref name="parent"/>.</summary>
     public static Tensor Forward(this Leaf<LinearSpec> layer, Params parent, Tensor x) => Forward(parent[layer], x);

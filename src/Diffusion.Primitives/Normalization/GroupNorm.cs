@@ -38,8 +38,8 @@ public static class GroupNorm
         return 1;
     }
 
-    /// <summary>(N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β.</summary>
-    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => F.group_norm(x, s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps);
+    /// <summary>(N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β; a bfloat16 x is normalised (and returned) in float32.</summary>
+    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => F.group_norm(Precisions.InFloat32(x), s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps);
 
     public static Tensor Forward(this Leaf<GroupNormSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
 }
@@ -56,8 +56,8 @@ public sealed record LayerNormSpec(int Dim, double Eps = 1e-5, bool Affine = tru
 
 public static class LayerNorm
 {
-    /// <summary>(…, D) → same shape, normalised over the last dim; a non-affine norm needs no parameters.</summary>
-    public static Tensor Forward(LayerNormSpec s, Params? w, Tensor x) => F.layer_norm(x, [s.Dim], w?.Optional("weight"), w?.Optional("bias"), s.Eps);
+    /// <summary>(…, D) → same shape, normalised over the last dim (in float32 for a bfloat16 x); a non-affine norm needs no parameters.</summary>
+    public static Tensor Forward(LayerNormSpec s, Params? w, Tensor x) => F.layer_norm(Precisions.InFloat32(x), [s.Dim], w?.Optional("weight"), w?.Optional("bias"), s.Eps);
 
     public static Tensor Forward(this Leaf<LayerNormSpec> layer, Params parent, Tensor x) =>
         Forward(layer.Spec, layer.Spec.Affine ? parent[layer] : null, x);

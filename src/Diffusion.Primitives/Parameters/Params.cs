@@ -10,19 +10,50 @@ public readonly record struct NamedTensor(string Name, Tensor Tensor);
 /// (<see cref="Init"/>), so the names, their order (PyTorch's state_dict order: a module's own tensors, then each
 /// child's) and which tensors are frozen all come from that one declaration. A forward reads its own tensors by name
 /// (<c>w["weight"]</c>) and hands each child its subtree (<c>w[plan.Conv1]</c>). Disposing frees every tensor.
+/// A view <see cref="In"/> a <see cref="Diffusion.Primitives.Precision"/> shares the tensors and adds the compute-type
+/// copies the matmul-shaped layers read through <see cref="Compute"/>; disposing a view frees only those copies.
 /// </summary>
 public sealed class Params : IDisposable
 {
     private readonly IReadOnlyList<(ParamSpec Spec, Tensor Tensor)> own;
     private readonly IReadOnlyDictionary<string, Params> children;
     private readonly IReadOnlyList<string> order;
+    private readonly CastCache? casts; // null: this tree owns its tensors; else a view sharing them
 
-    private Params(IReadOnlyList<(ParamSpec, Tensor)> own, IReadOnlyList<(string Name, Params Tree)> children)
+    private Params(IReadOnlyList<(ParamSpec, Tensor)> own, IReadOnlyList<(string Name, Params Tree)> children,
+        Precision precision = Precision.FP32, CastCache? casts = null)
     {
         this.own = own;
         this.children = children.ToDictionary(c => c.Name, c => c.Tree);
         order = children.Select(c => c.Name).ToList();
+        Precision = precision;
+        this.casts = casts;
     }
+
+    /// <summary>The precision the matmul-shaped layers reading this tree compute in (float32 for a tree that owns its tensors).</summary>
+    public Precision Precision { get; }
+
+    /// <summary>
+    /// A view of the same tensors in which <see cref="Compute"/> gives each tensor in <paramref name="precision"/>'s compute
+    /// type, cast on first use and then reused for the view's life: one cast per weight per training step (a view per
+    /// step, made after the optimizer moved the masters) or per sampling run, not one per use. The cast is differentiable,
+    /// so gradients reach the float32 masters as float32. Dispose the view (not the tree) to free the copies.
+    /// </summary>
+    public Params In(Precision precision) => View(precision, new CastCache(precision.ComputeType()));
+
+    private Params View(Precision precision, CastCache cache) =>
+        new(own, order.Select(n => (n, children[n].View(precision, cache))).ToList(), precision, cache);
+
+    /// <summary>A tensor this module owns, in the compute type of this view (the tensor itself in float32).</summary>
+    public Tensor Compute(string name) => Cast(this[name]);
+
+    /// <summary><see cref="Compute"/> of an optional tensor (a bias that may be switched off).</summary>
+    public Tensor? ComputeOptional(string name) => Optional(name) is { } t ? Cast(t) : null;
+
+    /// <summary>An activation entering a matmul-shaped layer, in this view's compute type (itself in float32).</summary>
+    public Tensor ComputeInput(Tensor x) => Precision == Precision.FP32 || x.dtype == Precision.ComputeType() ? x : x.to(Precision.ComputeType());
+
+    private Tensor Cast(Tensor t) => casts is null || Precision == Precision.FP32 ? t : casts.Of(t);
 
     /// <summary>
     /// Draws every tensor of <paramref name="module"/> in declaration order from <paramref name="g"/>; trainable ones
@@ -70,7 +101,27 @@ public sealed class Params : IDisposable
 
     public void Dispose()
     {
-        foreach (var p in Named()) p.Tensor.Dispose();
+        if (casts is not null) casts.Dispose();
+        else foreach (var p in Named()) p.Tensor.Dispose();
+    }
+
+    /// <summary>The compute-type copies of one view, keyed by the master tensor, owned by the view.</summary>
+    private sealed class CastCache(ScalarType type) : IDisposable
+    {
+        private readonly Dictionary<Tensor, Tensor> copies = new(ReferenceEqualityComparer.Instance);
+
+        public Tensor Of(Tensor master)
+        {
+            if (!master.dtype.IsFloatingPoint() || master.dtype == type) return master;
+            if (!copies.TryGetValue(master, out var copy)) copies[master] = copy = master.to(type).DetachFromDisposeScope();
+            return copy;
+        }
+
+        public void Dispose()
+        {
+            foreach (var c in copies.Values) c.Dispose();
+            copies.Clear();
+        }
     }
 
     private IEnumerable<(string Path, Tensor Tensor, ParamKind Kind)> Walk(string prefix) =>

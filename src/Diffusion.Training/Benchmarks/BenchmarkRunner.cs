@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Diffusion.Architectures;
+using Diffusion.Primitives;
 using Diffusion.Torch;
 using Diffusion.Torch.Optim;
+using Diffusion.Training.Loop;
 using Diffusion.Training.Losses;
 using Diffusion.Training.Sampling;
 using Diffusion.Training.Schedules;
@@ -13,13 +15,14 @@ namespace Diffusion.Training.Benchmarks;
 /// Runs a <see cref="BenchmarkCase"/>: builds the model from a fixed seed, sets the thread count (the
 /// <see cref="ThreadPolicy"/> default unless one is given), runs the warm-up steps, then times the rest.
 /// A training step is exactly what the contract names — loss, backward, Adam, zero_grad — without the trainer's
-/// EMA and clipping, so both sides of the comparison do the same work.
+/// EMA and clipping, so both sides of the comparison do the same work. Under bf16 (<see cref="Precision"/>) a training
+/// step casts the master weights once, as the trainer does; a forward or sampling run casts them once for the run.
 /// </summary>
 public static class BenchmarkRunner
 {
     public const string Impl = "diffusion";
 
-    public static BenchmarkResult Run(BenchmarkCase benchCase, int? threads = null, int? warmup = null, int? steps = null)
+    public static BenchmarkResult Run(BenchmarkCase benchCase, int? threads = null, int? warmup = null, int? steps = null, Precision precision = Precision.FP32)
     {
         var warm = warmup ?? benchCase.Warmup;
         var timed = steps ?? benchCase.Steps;
@@ -27,7 +30,7 @@ public static class BenchmarkRunner
         if (timed < 1) throw new ArgumentOutOfRangeException(nameof(steps), timed, "need at least one timed step");
         if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "need at least one thread");
 
-        using var workload = Workload.Create(benchCase);
+        using var workload = Workload.Create(benchCase, precision);
         if (threads is { } n) torch.set_num_threads(n);
         else ThreadPolicy.Apply(workload.MacsPerStep);
 
@@ -42,7 +45,7 @@ public static class BenchmarkRunner
         workload.Run(timed - first);
         var seconds = clock.Elapsed.TotalSeconds;
         return new BenchmarkResult(Impl, benchCase.Name, seconds / timed, torch.get_num_threads(), workload.Params, PeakRssMib(),
-            timed, warm, rssAt100, workload.MacsPerStep, mapsAt100, torch.cpu.memory_stats().Maps);
+            timed, warm, rssAt100, workload.MacsPerStep, mapsAt100, torch.cpu.memory_stats().Maps, PrecisionNames.Names.Name(precision));
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), MiB.</summary>
@@ -56,15 +59,20 @@ public static class BenchmarkRunner
     private abstract class Workload : IDisposable
     {
         protected readonly IScoreModel Model;
+        protected readonly Precision Precision;
         protected readonly Generator Noise = new(1);
         protected readonly long[] Batch;
         protected readonly ForwardSde Sde = new VpSde();
 
-        protected Workload(BenchmarkCase c)
+        protected Workload(BenchmarkCase c, Precision precision)
         {
             using (var init = new Generator(0)) Model = Presets.Get(c.Preset).Build(init);
             Batch = c.Batch;
+            Precision = precision;
         }
+
+        /// <summary>The model in the run's precision, with its weights cast now (dispose it when they change); null in float32.</summary>
+        protected PrecisionModel? Mixed() => Precision == Precision.FP32 ? null : new PrecisionModel(Model, Precision);
 
         public long Params => Model.Parameters.Count();
 
@@ -73,11 +81,11 @@ public static class BenchmarkRunner
 
         public abstract void Run(int steps);
 
-        public static Workload Create(BenchmarkCase c) => c.Kind switch
+        public static Workload Create(BenchmarkCase c, Precision precision) => c.Kind switch
         {
-            BenchmarkKind.Train => new TrainWorkload(c),
-            BenchmarkKind.Forward => new ForwardWorkload(c),
-            _ => new SampleWorkload(c),
+            BenchmarkKind.Train => new TrainWorkload(c, precision),
+            BenchmarkKind.Forward => new ForwardWorkload(c, precision),
+            _ => new SampleWorkload(c, precision),
         };
 
         protected double ForwardMacs => (double)Model.Module.Macs * Batch[0];
@@ -97,7 +105,7 @@ public static class BenchmarkRunner
         private readonly Prediction prediction;
         private readonly Generator dropout = new(2);
 
-        public TrainWorkload(BenchmarkCase c) : base(c)
+        public TrainWorkload(BenchmarkCase c, Precision precision) : base(c, precision)
         {
             x0 = torch.randn(Batch, Noise);
             optimizer = new Adam(Model.Parameters.Trainable(), new AdamOptions { lr = 1e-4 });
@@ -112,7 +120,8 @@ public static class BenchmarkRunner
             for (var i = 0; i < steps; i++)
             {
                 using var scope = torch.NewDisposeScope();
-                loss.Compute(Model, prediction, x0, Noise, dropout: dropout).backward();
+                using var mixed = Mixed(); // cast once per step, as the trainer does
+                loss.Compute(mixed ?? Model, prediction, x0, Noise, dropout: dropout).backward();
                 optimizer.step();
                 optimizer.zero_grad();
             }
@@ -131,7 +140,7 @@ public static class BenchmarkRunner
     {
         private readonly Tensor x, t;
 
-        public ForwardWorkload(BenchmarkCase c) : base(c)
+        public ForwardWorkload(BenchmarkCase c, Precision precision) : base(c, precision)
         {
             x = torch.randn(Batch, Noise);
             t = torch.full([Batch[0]], 500.0);
@@ -142,10 +151,11 @@ public static class BenchmarkRunner
         public override void Run(int steps)
         {
             using var noGrad = torch.no_grad();
+            using var mixed = Mixed();
             for (var i = 0; i < steps; i++)
             {
                 using var scope = torch.NewDisposeScope();
-                Model.Forward(x, t);
+                (mixed ?? Model).Forward(x, t);
             }
         }
 
@@ -157,14 +167,16 @@ public static class BenchmarkRunner
         }
     }
 
-    private sealed class SampleWorkload(BenchmarkCase c) : Workload(c)
+    private sealed class SampleWorkload(BenchmarkCase c, Precision precision) : Workload(c, precision)
     {
         public override double MacsPerStep => ForwardMacs;
 
         public override void Run(int steps)
         {
             if (steps == 0) return;
-            var score = ModelFunctions.Score(ModelFunctions.Network(Model), Sde, Predictions.From(Model.Target));
+            using var mixed = Mixed();
+            var model = mixed ?? Model;
+            var score = ModelFunctions.Score(ModelFunctions.Network(model), Sde, Predictions.From(model.Target));
             using var result = EulerMaruyama.Sample(Sde, score, Batch, steps, Noise);
         }
     }

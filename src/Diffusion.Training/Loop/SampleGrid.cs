@@ -23,13 +23,16 @@ public static class SampleGrid
     public static string PathFor(string runDir, int step) => Path.Combine(runDir, Folder, $"step-{step:D6}.png");
 
     /// <summary>Samples <see cref="Count"/> images from <paramref name="ema"/> weights and writes the grid; returns its path.</summary>
-    public static string Write(string runDir, int step, ModelConfig config, IReadOnlyDictionary<string, Tensor> ema, DiffusionProcess process, ulong seed)
+    public static string Write(string runDir, int step, ModelConfig config, IReadOnlyDictionary<string, Tensor> ema, DiffusionProcess process, ulong seed,
+        Primitives.Precision precision = Primitives.Precision.FP32)
     {
         if (!Applies(config)) throw new ArgumentException($"sample grids need an image or volume model, not input shape [{string.Join(", ", config.InputShape)}]");
         using var scope = torch.NewDisposeScope();
         using var init = new Generator(0);
-        using var model = config.Build(init);
-        WeightCopy.Load(model.Parameters, ema, "ema");
+        using var master = config.Build(init);
+        WeightCopy.Load(master.Parameters, ema, "ema");
+        using var mixed = precision == Primitives.Precision.FP32 ? null : new PrecisionModel(master, precision);
+        var model = mixed ?? master;
         var classes = config.ClassCount();
         var network = classes > 0 ? ModelFunctions.Network(model, new Conditioning(torch.arange(Count) % classes)) : ModelFunctions.Network(model);
         var (kind, steps) = process.IsContinuous ? (SamplerKind.OdeHeun, OdeSteps) : (SamplerKind.Ddim, DdimSteps);

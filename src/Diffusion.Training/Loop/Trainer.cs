@@ -139,9 +139,12 @@ public sealed class Trainer : IDisposable
         var global = Data.Next(Config.Batch, dataGen);                                  // the global batch, every rank alike
         var batch = new DataBatch(shard.Slice(global.X), global.Labels is { } l ? shard.Slice(l) : null);
         var conditioning = Conditioning(batch);
-        var loss = edmLoss is not null ? edmLoss.Compute(Model, batch.X, noiseGen, conditioning, dropoutGen, shard)
-            : sdeLoss is not null ? sdeLoss.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen, shard)
-            : ddpmLoss!.Compute(Model, Prediction, batch.X, noiseGen, conditioning, dropoutGen, shard);
+        // Mixed precision: the master weights cast once for this step (they move at its end); float32 runs the model itself.
+        using var mixed = Config.Precision == Primitives.Precision.FP32 ? null : new PrecisionModel(Model, Config.Precision);
+        var network = mixed ?? Model;
+        var loss = edmLoss is not null ? edmLoss.Compute(network, batch.X, noiseGen, conditioning, dropoutGen, shard)
+            : sdeLoss is not null ? sdeLoss.Compute(network, Prediction, batch.X, noiseGen, conditioning, dropoutGen, shard)
+            : ddpmLoss!.Compute(network, Prediction, batch.X, noiseGen, conditioning, dropoutGen, shard);
         loss.backward();
         parallel?.AverageGradients(buckets);
         // The norm (one reduction over every gradient) is taken every step: the divergence guard reads it. With several
@@ -239,7 +242,7 @@ public sealed class Trainer : IDisposable
         clock.Stop();
         try
         {
-            return SampleGrid.Write(runDir, Step, ModelConfig, Ema.Weights, Process, Mix(Config.Seed, 5));
+            return SampleGrid.Write(runDir, Step, ModelConfig, Ema.Weights, Process, Mix(Config.Seed, 5), Config.Precision);
         }
         finally
         {

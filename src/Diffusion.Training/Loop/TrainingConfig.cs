@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Diffusion.Primitives;
 using Diffusion.Training.Data;
 using Diffusion.Training.Losses;
 using Diffusion.Training.Schedules;
@@ -56,6 +57,11 @@ public sealed record TrainingConfig
     public int SampleEvery { get; init; }
     /// <summary>A step with a NaN or infinite loss or gradient norm stops the run (default) or is skipped.</summary>
     public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
+    /// <summary>
+    /// The arithmetic of the forward and backward (README, Precision): fp32, or bf16 mixed precision with float32 master
+    /// weights, optimizer, EMA and checkpoints — so a checkpoint loads and samples under either.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.FP32;
 
     public DiffusionProcess Process => Sde == ProcessKind.Edm
         ? DiffusionProcess.Edm(SigmaMax ?? EdmPreconditioning.SigmaMax, SigmaData ?? new EdmPreconditioning().SigmaData)
@@ -108,6 +114,7 @@ public sealed record TrainingConfig
         Converters =
         {
             ProcessKinds.Names.Json, BetaSchedules.Names.Json, OptimizerKinds.Names.Json, LossWeights.Names.Json, LossWeights.Reductions.Json, NonFinitePolicies.Names.Json,
+            PrecisionNames.Names.Json,
             new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower),
         },
     };

@@ -24,6 +24,18 @@ public class BenchmarkRunnerTests
         Assert.Null(result.PeakRssMibAtStep100);
     }
 
+    [Theory]
+    [InlineData("unet28_train_b64")]
+    [InlineData("dit28_train_b64")]
+    [InlineData("unet3d32_train_b2")]
+    [InlineData("ddpm_cifar10_fwd_b8")]
+    public void Every_image_case_has_a_bf16_variant(string name)
+    {
+        var result = BenchmarkRunner.Run(BenchmarkCase.Get(name), threads: 1, warmup: 0, steps: 1, precision: Primitives.Precision.BF16);
+        Assert.Equal("bf16", result.Precision);
+        Assert.True(result.SecondsPerStep > 0, $"{result.SecondsPerStep} s/step");
+    }
+
     [Fact]
     public void Contract_batches_and_kinds_are_the_published_ones()
     {

@@ -55,17 +55,19 @@ public sealed class SpyModel : IScoreModel
     public PredictionTarget Target => inner.Target;
     public Module Module => inner.Module;
 
-    public Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
+    public Tensor Forward(Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null) => Forward(Parameters, x, t, conditioning, dropout);
+
+    public Tensor Forward(Params weights, Tensor x, Tensor t, Conditioning? conditioning = null, Generator? dropout = null)
     {
         spy.Log.Given.Add(conditioning?.Labels?.ToArray<long>());
-        var output = inner.Forward(x, t, conditioning, dropout);
+        var output = inner.Forward(weights, x, t, conditioning, dropout);
         if (spy.MeasureEmbedding && conditioning?.Labels is { } labels)
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             var nulls = torch.full_like(labels, spy.NumClasses);
-            var asNull = inner.Forward(x.detach(), t, new Conditioning(nulls));             // (N, …)
-            var asGiven = inner.Forward(x.detach(), t, new Conditioning(labels));           // (N, …) without label dropout
+            var asNull = inner.Forward(weights, x.detach(), t, new Conditioning(nulls));             // (N, …)
+            var asGiven = inner.Forward(weights, x.detach(), t, new Conditioning(labels));           // (N, …) without label dropout
             var n = x.shape[0];
             var toNull = (output.detach() - asNull).abs().reshape(n, -1).amax([1]);       // (N)
             var toGiven = (output.detach() - asGiven).abs().reshape(n, -1).amax([1]);     // (N)

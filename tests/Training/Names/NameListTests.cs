@@ -37,6 +37,16 @@ public class NameListTests
     [Fact] public void Samplers_round_trip() => AssertRoundTrips(SamplerKinds.Names);
     [Fact] public void Data_sets_round_trip() => AssertRoundTrips(DataSets.Names);
     [Fact] public void Loss_weightings_round_trip() => AssertRoundTrips(LossWeights.Names);
+    [Fact] public void Precisions_round_trip() => AssertRoundTrips(PrecisionNames.Names);
+
+    [Fact]
+    public void A_precision_survives_training_json_and_an_older_file_without_one_is_float32()
+    {
+        var config = new TrainingConfig { Precision = Diffusion.Primitives.Precision.BF16 };
+        Assert.Contains("\"precision\": \"bf16\"", config.ToJson());
+        Assert.Equal(config, TrainingConfig.FromJson(config.ToJson()));
+        Assert.Equal(Diffusion.Primitives.Precision.FP32, TrainingConfig.FromJson("{\"steps\": 10}").Precision);
+    }
 
     [Fact]
     public void Every_name_survives_a_training_json_round_trip()

@@ -13,7 +13,7 @@ namespace Diffusion.Training.Tests.Sampling;
 public class InpaintCliTests(ITestOutputHelper output)
 {
     /// <summary>Smooth images in [−1, 1]: a tilted plane a·u + b·v with random slopes, so the hidden part follows from the rest.</summary>
-    private static Tensor Planes(int n, Generator g)
+    internal static Tensor Planes(int n, Generator g)
     {
         using var scope = torch.NewDisposeScope();
         var u = torch.linspace(-1, 1, 8).reshape(1, 1, 1, 8);
