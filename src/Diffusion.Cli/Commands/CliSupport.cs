@@ -18,7 +18,7 @@ internal static class CliSupport
 
     /// <summary>
     /// Runs a command body: whatever it throws becomes "error: …" on standard error — the message names the file, flag,
-    /// field or layer — and exit code 1 (2 for a <see cref="UsageException"/>). Nothing escapes as a stack trace; with
+    /// field or layer — and exit code 1 (2 for a <see cref="UsageException"/> or an unknown name given to a flag). Nothing escapes as a stack trace; with
     /// <c>--verbose</c> the exception's type and trace follow the message.
     /// </summary>
     public static int Guard(Func<int> body, bool verbose = false)
@@ -33,7 +33,7 @@ internal static class CliSupport
             var cause = Find<LibTorchNotFoundException>(e) ?? Unwrap(e);
             Console.Error.WriteLine($"error: {Describe(cause)}");
             if (verbose) Console.Error.WriteLine(e.ToString());
-            return cause is UsageException ? 2 : 1;
+            return cause is UsageException or Training.Names.UnknownNameException { FromFlag: true } ? 2 : 1;
         }
     }
 

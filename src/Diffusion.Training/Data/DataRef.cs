@@ -29,7 +29,7 @@ public abstract record DataRef
     {
         if (DataSets.Names.TryParse(text, out var set)) return new Named(set);
         if (Directory.Exists(text) || (File.Exists(text) && text.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))) return new Path(text);
-        throw new ArgumentException($"{DataSets.Names.Unknown(text, where)}, a Fashion-MNIST directory or a .safetensors file");
+        throw new Names.UnknownNameException($"{DataSets.Names.Unknown(text, where)}, a Fashion-MNIST directory or a .safetensors file", where);
     }
 
     /// <summary>From JSON: a known name, else a path (not checked: a checkpoint may be read where its data is not).</summary>

@@ -46,8 +46,8 @@ public sealed class NameList<T> where T : struct, Enum
     /// <summary>The error for a name not in the table, naming where it came from (a flag or a JSON path) and every known name.</summary>
     public string Unknown(string text, string where) => $"{where}: unknown {Concept} '{text}'; known: {Known}";
 
-    /// <summary>Parses <paramref name="text"/> read from <paramref name="where"/> (a flag or JSON path), or throws <see cref="ArgumentException"/>.</summary>
-    public T Parse(string text, string where) => TryParse(text, out var value) ? value : throw new ArgumentException(Unknown(text, where));
+    /// <summary>Parses <paramref name="text"/> read from <paramref name="where"/> (a flag or JSON path), or throws <see cref="UnknownNameException"/>.</summary>
+    public T Parse(string text, string where) => TryParse(text, out var value) ? value : throw new UnknownNameException(Unknown(text, where), where);
 
     /// <summary>Reads any spelling, writes the canonical name; an unknown one is a <see cref="JsonException"/> (the caller adds the path).</summary>
     public JsonConverter<T> Json => new Converter(this);

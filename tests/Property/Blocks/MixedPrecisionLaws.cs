@@ -25,9 +25,17 @@ public class MixedPrecisionLaws(ITestOutputHelper output)
     public void Every_block_type_in_bf16_agrees_with_float32_forward_and_gradients()
     {
         var worst = new Dictionary<string, (double Forward, double Gradient)>();
+        var degenerate = 0;
         Law.Holds(from c in BlockCases.Any from seed in Law.Seed select (c, seed), t =>
         {
             var (c, seed) = t;
+            // A one-voxel input leaves GroupNorm groups of a few elements, whose normalised values are set by differences
+            // far below bf16's rounding of the convolution before them: no tolerance holds there, in any mixed precision.
+            if (c.Plan.InputShape.Skip(1).Aggregate(1L, (a, b) => a * b) == 1)
+            {
+                degenerate++;
+                return true;
+            }
             using var g = new Generator(seed);
             using var w = c.Init(g);
             var x = torch.randn([2, .. c.Plan.InputShape], g);
@@ -43,6 +51,7 @@ public class MixedPrecisionLaws(ITestOutputHelper output)
                 throw new Xunit.Sdk.XunitException($"{c}: relative error of the forward {forward:G3} (≤ {ForwardTolerance}), of the gradients {gradient:G3} (≤ {GradientTolerance})");
             return true;
         }, 120);
+        Assert.True(degenerate < 30, $"{degenerate} of 120 cases had one-voxel inputs: the law checked too few");
         foreach (var (kind, (forward, gradient)) in worst.OrderBy(k => k.Key)) output.WriteLine($"{kind}: worst relative error forward {forward:G3}, gradients {gradient:G3}");
     }
 

@@ -61,6 +61,8 @@ public class BadInputTests(BadInputFixture fixture) : IClassFixture<BadInputFixt
         { "train --model mlp-seed --data moons --lr NaN", 2, ["--lr NaN", "lr="] },
         { "train --model mlp-seed --data moons --grad-clip -1", 2, ["--grad-clip -1"] },
         { "train --model mlp-seed --data moons --bogus 3", 2, ["--bogus"] },
+        { "sample --checkpoint {run} --sampler nope", 2, ["--sampler: unknown sampler 'nope'", "edm-heun"] },
+        { "train --model mlp-seed --data moons --sde nope --out {dir}/never", 2, ["--sde: unknown"] },
         { "summary {dir}/typo.json", 1, ["typo.json $.chanels", "did you mean `channels`?"] },
         { "summary {dir}/deep.json", 1, ["num_res_blocks=1000000000 exceeds the limit"] },
         { "summary {dir}/wide.json", 1, ["channels=1000000000 exceeds the limit"] },

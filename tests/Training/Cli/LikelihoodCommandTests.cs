@@ -23,7 +23,7 @@ public class LikelihoodCommandTests
             Assert.InRange(nll, 0.0, 3.0); // entropy 0.94; a 300-step model is rough but not far off
             Assert.Equal(nll / (2 * Math.Log(2)), json.RootElement.GetProperty("bits_per_dim").GetDouble(), 9);
             var ddpm = CliRunner.Run("likelihood", "--checkpoint", dir, "--estimator", "bogus");
-            Assert.Equal(1, ddpm.ExitCode);
+            Assert.Equal(2, ddpm.ExitCode); // an unknown name given to a flag is a usage error
             Assert.Contains("unknown trace estimator 'bogus'", ddpm.Stderr);
         }
         finally

@@ -99,10 +99,12 @@ public class DataParallelTests(ITestOutputHelper output)
         var stderr = new System.Text.StringBuilder();
         launcher.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is null) return;
-            lock (stderr) stderr.AppendLine(e.Data);
-            var m = System.Text.RegularExpressions.Regex.Match(e.Data, @"rank (\d+) of 2 \(pid (\d+)\) joined");
-            if (m.Success) lock (pids) pids[int.Parse(m.Groups[1].Value)] = int.Parse(m.Groups[2].Value);
+            if (e.Data is { } line)
+            {
+                lock (stderr) stderr.AppendLine(line);
+                var m = System.Text.RegularExpressions.Regex.Match(line, @"rank (\d+) of 2 \(pid (\d+)\) joined");
+                if (m.Success) lock (pids) pids[int.Parse(m.Groups[1].Value)] = int.Parse(m.Groups[2].Value);
+            }
         };
         launcher.BeginErrorReadLine();
         launcher.OutputDataReceived += (_, _) => { };

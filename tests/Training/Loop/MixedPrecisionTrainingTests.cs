@@ -77,7 +77,7 @@ public class MixedPrecisionTrainingTests(ITestOutputHelper output)
                 Assert.True(double.IsFinite(json.RootElement.GetProperty("pixel_mean_rmse").GetDouble()));
             }
             var bad = CliRunner.Run("sample", "--checkpoint", run, "--precision", "fp16");
-            Assert.Equal(1, bad.ExitCode);
+            Assert.Equal(2, bad.ExitCode);
             Assert.Contains("--precision: unknown precision 'fp16'; known: fp32, bf16", bad.Stderr);
         }
         finally

@@ -25,7 +25,8 @@ public class NameListTests
             Assert.False(string.IsNullOrWhiteSpace(entry.Description));
             Assert.Contains(entry.Name, names.Help);
         }
-        var e = Assert.Throws<ArgumentException>(() => names.Parse("no-such-name", "--flag"));
+        var e = Assert.Throws<UnknownNameException>(() => names.Parse("no-such-name", "--flag"));
+        Assert.True(e.FromFlag);
         Assert.StartsWith("--flag: unknown", e.Message);
         Assert.Contains("'no-such-name'", e.Message);
         foreach (var entry in names.Entries) Assert.Contains(entry.Name, e.Message);
@@ -118,7 +119,7 @@ public class NameListTests
             ? [command, "--model", "mlp-seed", "--data", "moons", "--sde", value, "--steps", "1", "--out", Support.TempDir("names")]
             : [command, "--model", "mlp-seed", "--data", value, "--steps", "1", "--out", Support.TempDir("names")];
         var result = CliRunner.Run(args);
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode); // an unknown name given to a flag is a usage error
         Assert.Contains($"{flag}: unknown", result.Stderr);
         Assert.Contains($"'{value}'", result.Stderr);
         var known = flag == "--sde" ? ProcessKinds.Names.Known : DataSets.Names.Known;
@@ -132,7 +133,7 @@ public class NameListTests
         using (var trainer = new Trainer(new Architectures.MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Steps = 1, Batch = 8 }, DataSources.Resolve(DataSet.Moons)))
             trainer.Run(runDir: run);
         var result = CliRunner.Run("sample", "--checkpoint", run, "--sampler", "euler", "--n", "4");
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains("--sampler: unknown sampler 'euler'", result.Stderr);
         Assert.Contains(SamplerKinds.Names.Known, result.Stderr);
     }

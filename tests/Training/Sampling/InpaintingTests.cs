@@ -1,5 +1,6 @@
 using Diffusion.Torch;
 using Diffusion.Training.Sampling;
+using Diffusion.Training.Names;
 using Diffusion.Training.Sde;
 using Xunit;
 using Xunit.Abstractions;
@@ -119,7 +120,7 @@ public class InpaintingTests(ITestOutputHelper output)
         using var g2 = new Generator(5);
         Assert.True(MaskSpec.Parse("random:0.5", "--mask").Make([2, 1, 8, 8], g1).equal(MaskSpec.Parse("random:0.5", "--mask").Make([2, 1, 8, 8], g2)));
         Assert.Equal("random:0.25", MaskSpec.Parse("RANDOM:0.25", "--mask").ToString());
-        Assert.Contains("known: center, left-half, random", Assert.Throws<ArgumentException>(() => MaskSpec.Parse("top", "--mask")).Message);
+        Assert.Contains("known: center, left-half, random", Assert.Throws<UnknownNameException>(() => MaskSpec.Parse("top", "--mask")).Message);
         Assert.Contains("0 < P < 1", Assert.Throws<ArgumentException>(() => MaskSpec.Parse("random:1.5", "--mask")).Message);
         Assert.Contains("only random", Assert.Throws<ArgumentException>(() => MaskSpec.Parse("center:0.5", "--mask")).Message);
     }

@@ -78,7 +78,7 @@ public class SamplersCommandTests
         foreach (var order in json.RootElement.GetProperty("orders").EnumerateObject())
             Assert.InRange(order.Value.GetDouble(), expected.GetProperty(order.Name).GetDouble() - 0.3, expected.GetProperty(order.Name).GetDouble() + 0.5);
         var bad = CliRunner.Run("samplers", "--data", "moons");
-        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--data: unknown convergence data 'moons'; known: gaussian, mixture", bad.Stdout + bad.Stderr);
     }
 }

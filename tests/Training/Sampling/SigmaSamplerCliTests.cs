@@ -33,7 +33,7 @@ public class SigmaSamplerCliTests
                 Assert.Contains($"({nfe} network evaluations)", run.Stdout);
             }
             var bad = CliRunner.Run("sample", "--checkpoint", dir, "--sampler", "unipc", "--grid", "cosine");
-            Assert.Equal(1, bad.ExitCode);
+            Assert.Equal(2, bad.ExitCode);
             Assert.Contains("--grid: unknown σ grid 'cosine'; known: karras, uniform, logsnr", bad.Stdout + bad.Stderr);
         }
         finally
