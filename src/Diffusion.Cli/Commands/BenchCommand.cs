@@ -25,9 +25,9 @@ public static class BenchCommand
         var name = r.GetValue(Case)!;
         var cases = name == "all" ? BenchmarkCase.All : [BenchmarkCase.Get(name)];
         var (threads, warmup, steps) = (r.GetValue(Threads), r.GetValue(Warmup), r.GetValue(Steps));
-        if (threads is < 1) throw new ArgumentException($"--threads {threads} must be ≥ 1");
-        if (warmup is < 0) throw new ArgumentException($"--warmup {warmup} must be ≥ 0");
-        if (steps is < 1) throw new ArgumentException($"--steps {steps} must be ≥ 1");
+        if (threads is < 1) throw new UsageException($"--threads {threads} must be ≥ 1");
+        if (warmup is < 0) throw new UsageException($"--warmup {warmup} must be ≥ 0");
+        if (steps is < 1) throw new UsageException($"--steps {steps} must be ≥ 1");
         var precision = PrecisionNames.Names.Parse(r.GetValue(PrecisionFlag)!, "--precision");
         foreach (var c in cases)
         {

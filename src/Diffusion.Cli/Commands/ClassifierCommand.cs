@@ -98,7 +98,7 @@ public static class ClassifierCommand
         return CliSupport.Command("baselines", "FD-FMNIST of reference sets against N real test images: real training images (the noise floor), blurred and pixel-shuffled real images", r =>
         {
             var count = r.GetValue(n);
-            if (count < 2 || count > 10_000) throw new ArgumentException($"--n {count}: need 2 … 10000 images (the test split holds 10,000)");
+            if (count < 2 || count > 10_000) throw new UsageException($"--n {count}: need 2 … 10000 images (the test split holds 10,000)");
             using var fd = Open(r.GetValue(weights));
             using var g = new Generator(r.GetValue(seed));
             using var scope = torch.NewDisposeScope();

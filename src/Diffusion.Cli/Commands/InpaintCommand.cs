@@ -41,16 +41,16 @@ public static class InpaintCommand
             $"inpaint needs a continuous-SDE model (vp, subvp, ve, edm), but the model was trained with {ProcessKinds.Names.Name(process.Kind)}");
         var mask = MaskSpec.Parse(r.GetValue(Mask)!, "--mask");
         var n = r.GetValue(N);
-        if (n < 1) throw new ArgumentException($"--n {n}: need at least one example");
+        if (n < 1) throw new UsageException($"--n {n}: need at least one example");
         var steps = r.GetValue(Steps);
-        if (steps < 2) throw new ArgumentException($"--steps {steps}: need at least two");
+        if (steps < 2) throw new UsageException($"--steps {steps}: need at least two");
         var seed = r.GetValue(Seed);
 
         using var scope = torch.NewDisposeScope();
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
         using var source = r.GetValue(Data) is { } d ? DataSources.Resolve(d) : DataSources.Resolve(training.Data);
         if (!source.SampleShape.SequenceEqual(model.Config.InputShape))
-            throw new ArgumentException($"--data {source.Name}: examples of shape [{string.Join(", ", source.SampleShape)}], but the model takes [{string.Join(", ", model.Config.InputShape)}]");
+            throw new UsageException($"--data {source.Name}: examples of shape [{string.Join(", ", source.SampleShape)}], but the model takes [{string.Join(", ", model.Config.InputShape)}]");
         using var dataGenerator = new Generator(seed + 1);
         var truth = source.Next(n, dataGenerator).X.to(ScalarType.Float32);
         using var maskGenerator = new Generator(seed + 2);
@@ -77,7 +77,7 @@ public static class InpaintCommand
             var panels = torch.stack([masked, filled, truth], 1).flatten(0, 1);                  // (3N, …)
             if (panels.dim() == 4) Plots.ImageGrid(png, panels, 3, title: "MASKED | FILLED | TRUTH");
             else if (panels.dim() == 5) Plots.VolumeSlices(png, panels, maxVolumes: (int)panels.size(0), title: "ROWS: MASKED, FILLED, TRUTH");
-            else throw new ArgumentException($"--out: cannot plot examples of shape [{string.Join(", ", truth.shape)}] (images or volumes only)");
+            else throw new UsageException($"--out: cannot plot examples of shape [{string.Join(", ", truth.shape)}] (images or volumes only)");
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/]");
         }
         if (r.GetValue(Json)) CliSupport.JsonLine(new { n, mask = mask.ToString(), steps, nfe = result.Nfe, seconds = Math.Round(seconds, 3),

@@ -44,11 +44,11 @@ public static class LikelihoodCommand
         var sde = process.Sde
             ?? throw new ArgumentException($"likelihood needs a model trained on a continuous SDE (vp, subvp, ve, edm); this run used {ProcessKinds.Names.Name(training.Sde)}");
         var n = r.GetValue(N);
-        if (n < 1) throw new ArgumentException($"--n {n}: need at least one point");
+        if (n < 1) throw new UsageException($"--n {n}: need at least one point");
         var batch = r.GetValue(Batch);
-        if (batch < 1) throw new ArgumentException($"--batch {batch}: need at least one point");
+        if (batch < 1) throw new UsageException($"--batch {batch}: need at least one point");
         var probes = r.GetValue(Probes);
-        if (probes < 1) throw new ArgumentException($"--probes {probes}: need at least one probe");
+        if (probes < 1) throw new UsageException($"--probes {probes}: need at least one probe");
         var estimator = TraceEstimators.Names.Parse(r.GetValue(Estimator)!, "--estimator");
         var dataRef = r.GetValue(Data) is { } text ? DataRef.Parse(text, "--data") : training.Data;
         var tol = r.GetValue(Tolerance);
@@ -59,7 +59,7 @@ public static class LikelihoodCommand
         using var model = Checkpoint.LoadModel(dir, ema: !r.GetValue(Raw));
         using var data = DataSources.Resolve(dataRef);
         if (!data.SampleShape.SequenceEqual(model.Config.InputShape))
-            throw new ArgumentException($"--data {dataRef}: points of shape [{string.Join(", ", data.SampleShape)}] do not fit the model's input [{string.Join(", ", model.Config.InputShape)}]");
+            throw new UsageException($"--data {dataRef}: points of shape [{string.Join(", ", data.SampleShape)}] do not fit the model's input [{string.Join(", ", model.Config.InputShape)}]");
         ThreadPolicy.Apply((double)model.Module.Macs * Math.Min(n, batch) * (1 + probes));
         var score = ModelFunctions.Score(ModelFunctions.Network(model), process, Predictions.From(model.Target));
         using var dataGenerator = new Generator(seed);

@@ -69,8 +69,8 @@ public static class SampleCommand
         var grid = SigmaGrids.Names.Parse(r.GetValue(Grid)!, "--grid");
         var (sigmaMin, sigmaMax, rho) = (r.GetValue(SigmaMin), r.GetValue(SigmaMax), r.GetValue(Rho));
         if ((sigmaMin ?? sigmaMax ?? rho) is not null && !Samplers.InSigmaSpace(kind))
-            throw new ArgumentException($"--sigma-min, --sigma-max and --rho shape the σ grid of the σ-space samplers, not {Samplers.Name(kind)}");
-        if (sigmaMin is { } lo && sigmaMax is { } hi && hi <= lo) throw new ArgumentException($"--sigma-max {hi} must exceed --sigma-min {lo}");
+            throw new UsageException($"--sigma-min, --sigma-max and --rho shape the σ grid of the σ-space samplers, not {Samplers.Name(kind)}");
+        if (sigmaMin is { } lo && sigmaMax is { } hi && hi <= lo) throw new UsageException($"--sigma-max {hi} must exceed --sigma-min {lo}");
         var precision = r.GetValue(PrecisionFlag) is { } p ? PrecisionNames.Names.Parse(p, "--precision") : training.Precision;
 
         using var scope = torch.NewDisposeScope();
@@ -78,9 +78,9 @@ public static class SampleCommand
         using var mixed = precision == Primitives.Precision.FP32 ? null : new PrecisionModel(master, precision); // weights cast once for the whole run
         var model = mixed ?? master;
         int? classes = guidance is null ? null
-            : model.Config is IClassConditional { HasNullClass: false } ? throw new ArgumentException("--guidance needs a null class, which this model has none of (a DiT has one when class_dropout_prob > 0, a U-ViT never)")
+            : model.Config is IClassConditional { HasNullClass: false } ? throw new UsageException("--guidance needs a null class, which this model has none of (a DiT has one when class_dropout_prob > 0, a U-ViT never)")
             : model.Config.ClassCount() is > 0 and var c ? c
-            : throw new ArgumentException("--guidance needs a class-conditional model (this one takes no class labels)");
+            : throw new UsageException("--guidance needs a class-conditional model (this one takes no class labels)");
         var clock = Stopwatch.StartNew();
         using var result = RunBatched(model, process, kind, steps, n, batch, r.GetValue(Seed), guidance, classes,
             new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho));
@@ -114,7 +114,7 @@ public static class SampleCommand
                     AnsiConsole.MarkupLine($"FD-FMNIST against {Math.Min(n, 10_000)} real test images: [bold]{fdFmnist:F3}[/]");
                 }
             }
-            else throw new ArgumentException("--metrics needs a model trained on a 2-D toy set or on images/volumes");
+            else throw new UsageException("--metrics needs a model trained on a 2-D toy set or on images/volumes");
         }
         if (r.GetValue(Out) is { } png)
         {
@@ -127,7 +127,7 @@ public static class SampleCommand
             }
             else if (result.Samples.dim() == 4) Plots.ImageGrid(png, result.Samples, (int)Math.Ceiling(Math.Sqrt(kept)));
             else if (result.Samples.dim() == 5) Plots.VolumeSlices(png, result.Samples);
-            else throw new ArgumentException($"--out: cannot plot samples of shape [{string.Join(", ", result.Samples.shape)}]");
+            else throw new UsageException($"--out: cannot plot samples of shape [{string.Join(", ", result.Samples.shape)}]");
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/]");
         }
         if (r.GetValue(Json)) CliSupport.JsonLine(new { n, seconds = Math.Round(seconds, 3), nfe = result.Nfe, sampler = Samplers.Name(kind),

@@ -26,7 +26,7 @@ public static class SamplersCommand
     private static int Run(ParseResult r)
     {
         var process = ProcessKinds.Names.Parse(r.GetValue(Sde)!, "--sde");
-        if (process is ProcessKind.Ddpm or ProcessKind.Edm) throw new ArgumentException("--sde: the convergence study needs a score-matching SDE (vp, subvp or ve)");
+        if (process is ProcessKind.Ddpm or ProcessKind.Edm) throw new UsageException("--sde: the convergence study needs a score-matching SDE (vp, subvp or ve)");
         var data = ConvergenceDataSets.Names.Parse(r.GetValue(Data)!, "--data");
         var sdeName = ProcessKinds.Names.Name(process);
         var dataName = ConvergenceDataSets.Names.Name(data);

@@ -30,7 +30,7 @@ public static class SummaryCommand
         {
             if (format.ToLowerInvariant() is not ("text" or "markdown" or "md" or "json"))
                 throw new ArgumentException($"unknown --format '{format}'; use text, markdown or json");
-            if (depth < 0) throw new ArgumentException($"--depth {depth} must be ≥ 0");
+            if (depth < 0) throw new UsageException($"--depth {depth} must be ≥ 0");
             var config = Presets.Resolve(model);
             var shape = input is null ? null : ParseShape(input);
             stdout.Write(ModelSummary.Of(config, shape, depth).Render(format));

@@ -97,22 +97,22 @@ public static class TrainCommand
             ? TrainingConfigFile.Parse(File.ReadAllText(file), Defaults, file)
             : (Defaults, new HashSet<string>());
         if (r.GetResult(Flag("--data")) is null && !fromFile.Contains("data"))
-            throw new ArgumentException("--data is required (or a 'data' field in --config)");
+            throw new UsageException("--data is required (or a 'data' field in --config)");
         return Settings.Aggregate(config, (c, s) => s.Apply(r, c));
     }
 
     private static int Run(ParseResult r)
     {
         var backend = r.GetValue(Backend)!;
-        if (!torch.distributed.Backends.Contains(backend)) throw new ArgumentException($"--backend {backend}: expected one of {string.Join(", ", torch.distributed.Backends)}");
+        if (!torch.distributed.Backends.Contains(backend)) throw new UsageException($"--backend {backend}: expected one of {string.Join(", ", torch.distributed.Backends)}");
         var timeout = Seconds(r.GetValue(DistTimeout), torch.distributed.DefaultTimeout, "--dist-timeout");
         var rendezvous = Seconds(r.GetValue(RendezvousTimeout), torch.distributed.DefaultRendezvousTimeout, "--rendezvous-timeout");
         var job = DistributedEnvironment.FromEnvironment();
         if (r.GetValue(Nproc) is { } nproc)
         {
-            if (nproc < 1) throw new ArgumentException($"--nproc {nproc}: needs at least 1 process");
+            if (nproc < 1) throw new UsageException($"--nproc {nproc}: needs at least 1 process");
             if (job is not null && job.WorldSize != nproc)
-                throw new ArgumentException($"--nproc {nproc} but {DistributedEnvironment.WorldSizeVar}={job.WorldSize}: under a launcher that sets the torchrun variables, leave --nproc out");
+                throw new UsageException($"--nproc {nproc} but {DistributedEnvironment.WorldSizeVar}={job.WorldSize}: under a launcher that sets the torchrun variables, leave --nproc out");
             // Ranks stop by themselves within the collective timeout of a failure; the launcher waits that long (and a margin) before killing.
             if (job is null && nproc > 1) return LocalLauncher.Run(nproc, WithoutNproc(Environment.GetCommandLineArgs()[1..]), timeout + TimeSpan.FromSeconds(15));
         }
@@ -156,10 +156,10 @@ public static class TrainCommand
             var fixedByCheckpoint = Settings.Select(s => s.Option).Prepend(ConfigFile)
                 .Where(o => o.Name is not ("--steps" or "--data" or "--sde") && r.GetResult(o) is not null).Select(o => o.Name).ToArray();
             if (fixedByCheckpoint.Length > 0)
-                throw new ArgumentException($"--resume continues the checkpoint's training.json; only --steps may change ({string.Join(", ", fixedByCheckpoint)} given)");
+                throw new UsageException($"--resume continues the checkpoint's training.json; only --steps may change ({string.Join(", ", fixedByCheckpoint)} given)");
             var named = Settings.Aggregate(Defaults, (c, s) => s.Option.Name is "--data" or "--sde" ? s.Apply(r, c) : c);
             outDir = r.GetValue(Out) ?? (r.GetResult(Flag("--data")) is not null ? DefaultRunDir(modelName, named)
-                : throw new ArgumentException("--resume needs --out (or the --data, and --sde, that named the run directory)"));
+                : throw new UsageException("--resume needs --out (or the --data, and --sde, that named the run directory)"));
             var steps = r.GetValue((Option<int?>)Flag("--steps"));
             // A finished run is reported before anything is locked or opened for writing: resuming it changes no file.
             var found = CheckpointArgument.Find(outDir);

@@ -24,7 +24,7 @@ public class ClassifierCommandTests
         Assert.True(rows["blurred 5×5"] < rows["pixel-shuffled"], string.Join(", ", rows));
         Assert.True(rows["real (training split)"] > 0);
         var bad = CliRunner.Run("classifier", "baselines", "--n", "1");
-        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(2, bad.ExitCode); // a flag value the command cannot use: a usage error
         Assert.Contains("--n 1: need 2 … 10000 images", bad.Stderr);
     }
 

@@ -61,9 +61,9 @@ public class SamplersCommandTests
         }
 
         var bad = CliRunner.Run("samplers", "--sde", "ddpm");
-        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal(2, bad.ExitCode); // a flag value the command cannot use: a usage error
         var edm = CliRunner.Run("samplers", "--sde", "edm");
-        Assert.Equal(1, edm.ExitCode);
+        Assert.Equal(2, edm.ExitCode);
         Assert.Contains("needs a score-matching SDE", edm.Stdout + edm.Stderr);
     }
 
