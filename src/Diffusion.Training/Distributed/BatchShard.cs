@@ -27,4 +27,10 @@ public sealed record BatchShard(long Offset, long Count, long Total)
 
     /// <summary>This rank's rows of a tensor drawn for the whole batch (dim 0 of length <see cref="Total"/>).</summary>
     public Tensor Slice(Tensor global) => IsWhole ? global : global.narrow(0, Offset, Count);
+
+    /// <summary>
+    /// Unit Gaussian noise shaped like this rank's rows <paramref name="x"/> (Count, …), drawn for the whole batch
+    /// (Total, …) from <paramref name="g"/> and sliced, so an example's noise does not depend on the world size.
+    /// </summary>
+    public Tensor RandnLike(Tensor x, Generator g) => Slice(torch.randn([Total, .. x.shape[1..]], g, x.dtype, x.device));
 }

@@ -96,14 +96,7 @@ public sealed class Trainer : IDisposable
     /// Bytes of one checkpoint, from the tensors it holds: the weights and their EMA (every parameter) and Adam's two
     /// moments (every trainable parameter); 64 KiB per file more for the safetensors headers and the JSON files.
     /// </summary>
-    public long CheckpointBytes
-    {
-        get
-        {
-            static long Bytes(Tensor t) => t.numel() * t.dtype.ElementSize();
-            return 2 * Model.Parameters.Named().Sum(p => Bytes(p.Tensor)) + 2 * trainable.Sum(Bytes) + 8 * 65536;
-        }
-    }
+    public long CheckpointBytes => 2 * Model.Parameters.Named().Sum(p => Bytes(p.Tensor)) + 2 * GradientBytes + 8 * 65536;
 
     /// <summary>This process's rank and the number of ranks (0 and 1 alone).</summary>
     public int Rank => parallel?.Rank ?? 0;
@@ -113,7 +106,9 @@ public sealed class Trainer : IDisposable
     public double AllReduceSeconds => parallel?.AllReduceSeconds ?? 0;
 
     /// <summary>Bytes of the gradients one step averages across ranks (float32 trainable parameters).</summary>
-    public long GradientBytes => trainable.Sum(t => t.numel() * t.dtype.ElementSize());
+    public long GradientBytes => trainable.Sum(Bytes);
+
+    private static long Bytes(Tensor t) => t.numel() * t.dtype.ElementSize();
 
     /// <summary>Whether the last <see cref="Run"/> ended because a stop was requested (on any rank, agreed by all).</summary>
     public bool Stopped { get; private set; }

@@ -21,7 +21,7 @@ public sealed record DdpmLoss(DdpmSchedule Schedule, LossReduction Reduction = L
         // Drawn for the whole global batch (N on one process), this rank keeping its rows: see BatchShard.
         shard ??= BatchShard.Whole(x0.shape[0]);
         var steps = shard.Slice(torch.randint(0, Schedule.Steps, [shard.Total], noise));                     // (N) int64
-        var eps = shard.Slice(torch.randn([shard.Total, .. x0.shape[1..]], noise, x0.dtype, x0.device));      // (N, …)
+        var eps = shard.RandnLike(x0, noise);                                                   // (N, …)
         var (alpha, sigma) = Schedule.Marginal(steps);                                  // (N), (N)
         var xt = Broadcast(alpha, x0) * x0 + Broadcast(sigma, x0) * eps;
         var output = model.Predict(xt, NetworkTime.Discrete(steps), conditioning, dropout);

@@ -25,7 +25,7 @@ public sealed record EdmLoss(EdmPreconditioning Preconditioning, double PMean = 
         // Drawn for the whole global batch (N on one process), this rank keeping its rows: see BatchShard.
         shard ??= BatchShard.Whole(x0.shape[0]);
         var normal = shard.Slice(torch.randn([shard.Total], noise, x0.dtype));                                 // (N)
-        var z = shard.Slice(torch.randn([shard.Total, .. x0.shape[1..]], noise, x0.dtype, x0.device));         // (N, …)
+        var z = shard.RandnLike(x0, noise);                                                   // (N, …)
         var perElement = Elementwise((x, t) => model.Predict(x, t, conditioning, dropout), x0, normal, z);
         return LossWeights.PerSample(perElement, Reduction).mean().MoveToOuterDisposeScope();
     }

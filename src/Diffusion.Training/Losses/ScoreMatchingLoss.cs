@@ -23,7 +23,7 @@ public sealed record ScoreMatchingLoss(ForwardSde Sde, Weighting Weighting = Wei
         // Drawn for the whole global batch (N on one process), this rank keeping its rows: see BatchShard.
         shard ??= BatchShard.Whole(x0.shape[0]);
         var t = shard.Slice(torch.rand([shard.Total], noise)) * (ForwardSde.T - Eps) + Eps;                 // (N)
-        var z = shard.Slice(torch.randn([shard.Total, .. x0.shape[1..]], noise, x0.dtype, x0.device));      // (N, …)
+        var z = shard.RandnLike(x0, noise);                                                   // (N, …)
         var alpha = Sde.MeanCoefficient(t);                                             // (N)
         var sigma = Sde.Std(t);                                                         // (N)
         var xt = ForwardSde.Broadcast(alpha, x0) * x0 + ForwardSde.Broadcast(sigma, x0) * z;

@@ -141,13 +141,8 @@ public class CheckpointIntegrityTests
         var dir = Step(TrainedRun("strict"), 10);
         Rewrite(dir, file, json =>
         {
-            if (change == "{}")
-            {
-                json.Clear();
-                return;
-            }
-            var (key, value) = (change[..change.IndexOf('=')], change[(change.IndexOf('=') + 1)..]);
-            json[key] = JsonNode.Parse(value);
+            if (change == "{}") json.Clear();
+            else json[change[..change.IndexOf('=')]] = JsonNode.Parse(change[(change.IndexOf('=') + 1)..]);
         });
         var e = Assert.Throws<InvalidDataException>(() =>
         {
