@@ -5,11 +5,15 @@ using Diffusion.Training.Plots;
 
 namespace Diffusion.Training.Metrics;
 
-/// <summary>One sampler run of an FD-vs-NFE study: what <c>diffusion sample --metrics --json</c> reports.</summary>
-public sealed record FdNfePoint(string Sampler, int Steps, int Nfe, double FdFmnist);
+/// <summary>One sampler run of an FD-vs-NFE study: what <c>diffusion sample --metrics --json</c> reports (<see cref="Grid"/> for the σ-space samplers).</summary>
+public sealed record FdNfePoint(string Sampler, int Steps, int Nfe, double FdFmnist, string? Grid = null)
+{
+    /// <summary>The series this run belongs to: the sampler, and its σ grid when it has one ("dpmpp-2m, logsnr").</summary>
+    public string Series => Grid is null ? Sampler : $"{Sampler}, {Grid}";
+}
 
 /// <summary>
-/// FD-FMNIST against the number of network evaluations, one series per sampler (README, "FD-FMNIST vs NFE"): read from
+/// FD-FMNIST against the number of network evaluations, one series per sampler and σ grid (README, "FD-FMNIST vs NFE"): read from
 /// the <c>--json</c> lines of <c>diffusion sample</c> runs, drawn with <see cref="Plots.Plots.LogLog"/> and tabulated.
 /// </summary>
 public static class FdNfeTable
@@ -29,7 +33,7 @@ public static class FdNfeTable
                 var o = doc.RootElement;
                 if (!o.TryGetProperty("fd_fmnist", out var fd) || fd.ValueKind != JsonValueKind.Number) continue;
                 points.Add(new FdNfePoint(o.GetProperty("sampler").GetString()!, o.TryGetProperty("steps", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt32() : 0,
-                    o.GetProperty("nfe").GetInt32(), fd.GetDouble()));
+                    o.GetProperty("nfe").GetInt32(), fd.GetDouble(), o.TryGetProperty("grid", out var grid) && grid.ValueKind == JsonValueKind.String ? grid.GetString() : null));
             }
             catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
             {
@@ -40,7 +44,7 @@ public static class FdNfeTable
         return points;
     }
 
-    private static IEnumerable<IGrouping<string, FdNfePoint>> BySampler(IReadOnlyList<FdNfePoint> points) => points.GroupBy(p => p.Sampler);
+    private static IEnumerable<IGrouping<string, FdNfePoint>> BySampler(IReadOnlyList<FdNfePoint> points) => points.GroupBy(p => p.Series);
 
     public static Canvas Plot(IReadOnlyList<FdNfePoint> points) =>
         Plots.Plots.LogLog(BySampler(points).Select(g =>

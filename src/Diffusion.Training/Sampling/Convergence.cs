@@ -98,9 +98,10 @@ public sealed record ConvergenceSeries(string Sampler, double ExpectedOrder, IRe
 /// </summary>
 public static class SamplerConvergence
 {
-    /// <summary>The deterministic solvers and their orders. UniC raises UniP-p's order by one (Zhao et al. 2023 Thm 3.1–3.2): UniPC-2 is third order, UniPC-3 fourth.</summary>
+    /// <summary>The deterministic solvers and their orders (Euler = DDIM: first). UniC raises UniP-p's order by one (Zhao et al. 2023 Thm 3.1–3.2): UniPC-2 is third order, UniPC-3 fourth.</summary>
     public static readonly IReadOnlyList<(string Name, SigmaSolver Run, double Order)> Solvers =
     [
+        ("euler", (d, x, s) => SigmaSamplers.Euler(d, x, s), 1),
         ("edm-heun", (d, x, s) => SigmaSamplers.EdmHeun(d, x, s), 2),
         ("dpmpp-2m", (d, x, s) => SigmaSamplers.DpmPlusPlus2M(d, x, s), 2),
         ("unipc-2", (d, x, s) => SigmaSamplers.UniPc(d, x, s, order: 2), 3),

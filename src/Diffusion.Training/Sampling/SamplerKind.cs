@@ -3,7 +3,7 @@ using Diffusion.Training.Names;
 namespace Diffusion.Training.Sampling;
 
 /// <summary>The samplers; <see cref="Samplers.NeedsContinuous"/> says which process each one needs.</summary>
-public enum SamplerKind { EulerMaruyama, PredictorCorrector, Ode, OdeHeun, Ddpm, Ddim, EdmHeun, EdmSde, DpmPlusPlus2M, DpmPlusPlus2MSde, UniPc }
+public enum SamplerKind { EulerMaruyama, PredictorCorrector, Ode, OdeHeun, Ddpm, Ddim, EdmHeun, EdmSde, DpmPlusPlus2M, DpmPlusPlus2MSde, UniPc, Euler }
 
 public static class SamplerKinds
 {
@@ -19,5 +19,6 @@ public static class SamplerKinds
         new(SamplerKind.EdmSde, "edm-sde", "EDM stochastic Heun (Alg. 2, S_churn 80, S_tmin 0.05, S_tmax 50, S_noise 1.003)"),
         new(SamplerKind.DpmPlusPlus2M, "dpmpp-2m", "DPM-Solver++(2M), multistep data prediction, 1 NFE per step"),
         new(SamplerKind.DpmPlusPlus2MSde, "dpmpp-2m-sde", "DPM-Solver++(2M) SDE, midpoint, η = 1"),
-        new(SamplerKind.UniPc, "unipc", "UniPC-bh2 predictor–corrector, order 2, 1 NFE per step"));
+        new(SamplerKind.UniPc, "unipc", "UniPC-bh2 predictor–corrector, order 2, 1 NFE per step"),
+        new(SamplerKind.Euler, "euler", "Euler over a σ grid: DDIM (η = 0) on every process (with --grid uniform, DDIM's time spacing), 1 NFE per step"));
 }

@@ -27,14 +27,15 @@ public static class Samplers
 
     /// <summary>The σ-space samplers (<see cref="SigmaSamplers"/>): they run on every process through its <see cref="SigmaSchedule"/>.</summary>
     public static bool InSigmaSpace(SamplerKind kind) =>
-        kind is SamplerKind.EdmHeun or SamplerKind.EdmSde or SamplerKind.DpmPlusPlus2M or SamplerKind.DpmPlusPlus2MSde or SamplerKind.UniPc;
+        kind is SamplerKind.EdmHeun or SamplerKind.EdmSde or SamplerKind.DpmPlusPlus2M or SamplerKind.DpmPlusPlus2MSde or SamplerKind.UniPc or SamplerKind.Euler;
 
     /// <summary>Null when the sampler fits the process, otherwise the reason it does not.</summary>
     public static string? Incompatibility(SamplerKind kind, DiffusionProcess process) =>
         InSigmaSpace(kind) || NeedsContinuous(kind) == process.IsContinuous ? null
         : NeedsContinuous(kind)
             ? $"sampler {Name(kind)} integrates a continuous SDE, but the model was trained with {ProcessKinds.Names.Name(process.Kind)}; use ddpm or ddim"
-            : $"sampler {Name(kind)} needs a discrete DDPM model, but the model was trained with the {ProcessKinds.Names.Name(process.Kind)} SDE; use {string.Join(", ", SamplerKinds.Names.Entries.Where(e => NeedsContinuous(e.Value)).Select(e => e.Name))}";
+            : $"sampler {Name(kind)} needs a discrete DDPM model, but the model was trained with the {ProcessKinds.Names.Name(process.Kind)} SDE; use {string.Join(", ", SamplerKinds.Names.Entries.Where(e => NeedsContinuous(e.Value)).Select(e => e.Name))}"
+              + (kind == SamplerKind.Ddim ? $", or {Name(SamplerKind.Euler)} (DDIM's update in σ, on every process)" : "");
 
     /// <summary>
     /// Runs a sampler on a network's raw output (time convention of <see cref="NetworkTime"/>; an EDM model's is
@@ -87,6 +88,7 @@ public static class Samplers
                 SamplerKind.EdmSde => SigmaSamplers.EdmHeun(denoiser, x, sigmas, o.Churn ?? EdmChurn.ImageNet, generator, Observe),
                 SamplerKind.DpmPlusPlus2M => SigmaSamplers.DpmPlusPlus2M(denoiser, x, sigmas, Observe),
                 SamplerKind.DpmPlusPlus2MSde => SigmaSamplers.DpmPlusPlus2MSde(denoiser, x, sigmas, o.SdeEta, generator, observe: Observe),
+                SamplerKind.Euler => SigmaSamplers.Euler(denoiser, x, sigmas, Observe),
                 _ => SigmaSamplers.UniPc(denoiser, x, sigmas, o.UniPcOrder, observe: Observe),
             };
         });

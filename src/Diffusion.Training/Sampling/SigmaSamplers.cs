@@ -56,6 +56,26 @@ public static class SigmaSamplers
     }
 
     /// <summary>
+    /// Euler over the σ grid (k-diffusion's <c>sample_euler</c> without churn): d = (x − D(x; σ_i))/σ_i, the PF-ODE
+    /// dx/dσ (Karras et al. 2022 eq. 3 with σ(t) = t), and x ← x + d·(σ_{i+1} − σ_i) = D + (σ_{i+1}/σ_i)(x − D). This is
+    /// DDIM with η = 0 (Song et al. 2021a eq. 12) written in x/α: with x_σ = x/√ᾱ, x̂₀ = D and ε̂ = (x_σ − D)/σ, DDIM's
+    /// √ᾱ'x̂₀ + √(1 − ᾱ')ε̂ divided by √ᾱ' is D + σ'ε̂ (Karras et al. 2022 §3; DPM-Solver++ of order 1, Lu et al. 2022) —
+    /// so it runs DDIM's update on every process. First order; one NFE per step.
+    /// </summary>
+    public static (Tensor X, int Nfe) Euler(DenoiserFn denoiser, Tensor x, IReadOnlyList<double> sigmas, Action<int, Tensor>? observe = null)
+    {
+        for (var i = 0; i < sigmas.Count - 1; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var (sigma, next) = (sigmas[i], sigmas[i + 1]);
+            var d = (x - denoiser(x, sigma)) / sigma;                                   // dx/dσ at σ_i
+            x = State.Replace(x, x + d * (next - sigma));
+            observe?.Invoke(i + 1, x);
+        }
+        return (x, sigmas.Count - 1);
+    }
+
+    /// <summary>
     /// DPM-Solver++(2M) (Lu et al. 2022, "DPM-Solver++", Alg. 2; k-diffusion's <c>sample_dpmpp_2m</c>): with λ = −log σ,
     /// h = λ_{i+1} − λ_i, r = h_{i−1}/h, D' = (1 + 1/(2r))·D_i − 1/(2r)·D_{i−1} (D' = D_i on the first step and the
     /// step to σ = 0), x ← (σ_{i+1}/σ_i)·x − (e^{−h} − 1)·D'. One NFE per step.

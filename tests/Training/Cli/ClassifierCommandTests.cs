@@ -61,6 +61,8 @@ public class ClassifierCommandTests
                 """{"n":200,"nfe":25,"sampler":"ddim","steps":25,"fd_fmnist":60.25}""",
                 """{"n":200,"nfe":9,"sampler":"edm-heun","steps":5,"fd_fmnist":120}""",
                 """{"n":200,"nfe":9,"sampler":"edm-heun","steps":5,"swd":0.1}""",
+                """{"n":200,"nfe":10,"sampler":"dpmpp-2m","grid":"karras","steps":10,"fd_fmnist":70}""",
+                """{"n":200,"nfe":10,"sampler":"dpmpp-2m","grid":"logsnr","steps":10,"fd_fmnist":65}""",
             ]);
             var png = Path.Combine(dir.FullName, "fd.png");
             var r = CliRunner.Run("classifier", "plot-nfe", rows, "--out", png);
@@ -68,6 +70,8 @@ public class ClassifierCommandTests
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png).Take(4));
             Assert.Contains("| ddim | 80.50 (10) | 60.25 (25) |", r.Stdout);
             Assert.Contains("| edm-heun | 120.00 (9) |  |", r.Stdout);
+            Assert.Contains("| dpmpp-2m, karras | 70.00 (10) |  |", r.Stdout);                  // one series per σ grid
+            Assert.Contains("| dpmpp-2m, logsnr | 65.00 (10) |  |", r.Stdout);
 
             File.WriteAllLines(rows, ["""{"sampler":"ddim","fd_fmnist":1}"""]);
             var bad = CliRunner.Run("classifier", "plot-nfe", rows, "--out", png);

@@ -65,40 +65,52 @@ public class ToyQualityTests(MoonsModel model, ITestOutputHelper output) : IClas
     }
 
     /// <summary>
-    /// Issue 15's target asks DPM-Solver++(2M) at ≤ 20 NFE and EDM Heun at ≤ 35 NFE to reach a sliced Wasserstein distance
-    /// within 10 % of Euler–Maruyama at 500 steps (same model, 5,000 samples). On this model the probability-flow ODE
-    /// itself, solved to convergence (DPM-Solver++(2M) at 200 steps), lands at 0.89–1.34 × EM depending on the draw (README,
-    /// "moons target"), so no ODE solver can meet it reliably; what the solvers control is how close their few steps come
-    /// to that converged flow from the same initial noise. Asserted here, on the log-SNR grid (the Karras grid is worse at
-    /// these NFE on VP): DPM-Solver++(2M) at 20 NFE within 10 % of the converged flow (measured 1–5 % over three draws),
-    /// EDM Heun at 35 NFE within 25 % (measured 7–15 %); EM's SWD is printed beside them. Same 5,000 fresh points and
-    /// 128 projections for every SWD.
+    /// Issue 15's target: DPM-Solver++(2M) at ≤ 20 NFE and EDM Heun at ≤ 35 NFE reach a sliced Wasserstein distance within
+    /// 10 % of Euler–Maruyama at 500 steps (same model, 5,000 samples). One draw of 5,000 is not enough to decide it: SW₂
+    /// between 5,000 samples moves by ±10–25 % from draw to draw (EM's most, its stray points), so each sampler's SWD here
+    /// is the mean over <see cref="Draws"/> independent draws of 5,000 samples, each against the same 50,000 fresh moons
+    /// points (so the reference adds almost no noise of its own) with 256 projections. Measured (six draws, 200,000-point
+    /// reference): DPM-Solver++(2M) 0.95 × EM, EDM Heun 1.00 × EM on the log-SNR grid; on the Karras grid 1.07 and 1.13
+    /// (Karras spends its steps at small σ, which VP's log-SNR range does not need), so the log-SNR grid is the one to use
+    /// on VP at these NFE. The solvers must also come within 10 % / 25 % of the converged probability-flow ODE
+    /// (DPM-Solver++(2M) at 200 steps) from the same draws — their own accuracy, whatever the model's.
     /// </summary>
     [Fact]
-    public void Few_step_samplers_reach_the_converged_probability_flow()
+    public void Few_step_samplers_match_euler_maruyama_at_500_steps()
     {
         using var scope = torch.NewDisposeScope();
-        const int n = 5000;
         using var dataGen = new Generator(12);
-        var fresh = ToyDatasets.Sample(DataSet.Moons, n, dataGen);
+        var fresh = ToyDatasets.Sample(DataSet.Moons, 50_000, dataGen);
         var logSnr = new SamplerOptions(Grid: SigmaGridKind.LogSnr);
-        var results = new Dictionary<string, (int Nfe, double Swd)>();
-        foreach (var (name, kind, steps, options) in new (string, SamplerKind, int, SamplerOptions?)[]
-                 {
-                     ("em", SamplerKind.EulerMaruyama, 500, null), ("dpmpp-2m", SamplerKind.DpmPlusPlus2M, 20, logSnr),
-                     ("edm-heun", SamplerKind.EdmHeun, 18, logSnr), ("converged", SamplerKind.DpmPlusPlus2M, 200, logSnr),
-                 })
+        var runs = new (string Name, SamplerKind Kind, int Steps, SamplerOptions? Options)[]
         {
-            var (samples, nfe) = model.Sample(kind, n, steps, 11, options);
-            using var projections = new Generator(13);
-            results[name] = (nfe, SlicedWasserstein.Distance(samples, fresh, 128, projections));
-            samples.Dispose();
-        }
+            ("em", SamplerKind.EulerMaruyama, 500, null), ("dpmpp-2m", SamplerKind.DpmPlusPlus2M, 20, logSnr),
+            ("edm-heun", SamplerKind.EdmHeun, 18, logSnr), ("converged", SamplerKind.DpmPlusPlus2M, 200, logSnr),
+        };
+        var results = runs.ToDictionary(r => r.Name, r =>
+        {
+            var swd = new double[Draws];
+            var nfe = 0;
+            for (var draw = 0; draw < Draws; draw++)
+            {
+                var (samples, n) = model.Sample(r.Kind, 5000, r.Steps, 11 + (ulong)draw, r.Options);
+                using var projections = new Generator(13);
+                swd[draw] = SlicedWasserstein.Distance(samples, fresh, 256, projections);
+                nfe = n;
+                samples.Dispose();
+            }
+            return (Nfe: nfe, Swd: swd.Average(), Draws: swd);
+        });
         var (em, converged) = (results["em"].Swd, results["converged"].Swd);
         foreach (var (name, r) in results)
-            output.WriteLine($"{name}: {r.Nfe} NFE, SWD {r.Swd:F4} ({r.Swd / em:F2} × EM, {r.Swd / converged:F2} × converged ODE)");
+            output.WriteLine($"{name}: {r.Nfe} NFE, mean SWD {r.Swd:F4} ({r.Swd / em:F2} × EM-500, {r.Swd / converged:F2} × converged ODE); draws {string.Join(", ", r.Draws.Select(v => v.ToString("F4")))}");
         Assert.True(results["dpmpp-2m"].Nfe <= 20 && results["edm-heun"].Nfe <= 35, "NFE over the target's budget");
-        Assert.True(results["dpmpp-2m"].Swd <= 1.1 * converged, $"dpmpp-2m at 20 NFE: SWD {results["dpmpp-2m"].Swd:F4} > 1.1 × the converged flow's {converged:F4}");
-        Assert.True(results["edm-heun"].Swd <= 1.25 * converged, $"edm-heun at 35 NFE: SWD {results["edm-heun"].Swd:F4} > 1.25 × the converged flow's {converged:F4}");
+        Assert.True(results["dpmpp-2m"].Swd <= 1.1 * em, $"dpmpp-2m at 20 NFE: mean SWD {results["dpmpp-2m"].Swd:F4} > 1.1 × EM-500's {em:F4}");
+        Assert.True(results["edm-heun"].Swd <= 1.1 * em, $"edm-heun at 35 NFE: mean SWD {results["edm-heun"].Swd:F4} > 1.1 × EM-500's {em:F4}");
+        Assert.True(results["dpmpp-2m"].Swd <= 1.1 * converged, $"dpmpp-2m at 20 NFE: mean SWD {results["dpmpp-2m"].Swd:F4} > 1.1 × the converged flow's {converged:F4}");
+        Assert.True(results["edm-heun"].Swd <= 1.25 * converged, $"edm-heun at 35 NFE: mean SWD {results["edm-heun"].Swd:F4} > 1.25 × the converged flow's {converged:F4}");
     }
+
+    /// <summary>Independent draws of 5,000 samples averaged per sampler.</summary>
+    private const int Draws = 6;
 }

@@ -21,7 +21,7 @@ public class SigmaSamplerCliTests
             foreach (var (sampler, grid, steps, nfe) in new[]
                      {
                          ("edm-heun", "karras", 18, 35), ("edm-sde", "uniform", 10, 19), ("dpmpp-2m", "logsnr", 12, 12),
-                         ("dpmpp-2m-sde", "karras", 10, 10), ("unipc", "uniform", 8, 8),
+                         ("dpmpp-2m-sde", "karras", 10, 10), ("unipc", "uniform", 8, 8), ("euler", "uniform", 10, 10),
                      })
             {
                 var run = CliRunner.Run("sample", "--checkpoint", dir, "--sampler", sampler, "--grid", grid, "--steps", $"{steps}", "--n", "64", "--json");

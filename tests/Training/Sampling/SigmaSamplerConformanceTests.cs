@@ -29,22 +29,9 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
 
     private static DiffusionProcess Process(string kind) => DiffusionProcess.Create(KindOf(kind));
 
-    /// <summary>The library's solvers, and one deliberately wrong: Heun without its trapezoidal correction is Euler, first order. It must fail the order test.</summary>
+    /// <summary>The library's solvers, and one deliberately wrong: Heun without its trapezoidal correction is Euler (<see cref="SigmaSamplers.Euler"/>), first order, claimed here as second. It must fail the order test.</summary>
     private static (SigmaSolver Run, double Order) Solver(string name) =>
-        name == "broken-heun" ? (BrokenHeun, 2) : SamplerConvergence.Solver(name) is var s ? (s.Run, s.Order) : default;
-
-    private static (Tensor X, int Nfe) BrokenHeun(DenoiserFn d, Tensor x, IReadOnlyList<double> sigmas)
-    {
-        var current = x;
-        for (var i = 0; i < sigmas.Count - 1; i++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var next = (current + (current - d(current, sigmas[i])) / sigmas[i] * (sigmas[i + 1] - sigmas[i])).DetachFromDisposeScope();
-            current.Dispose();
-            current = next;
-        }
-        return (current, sigmas.Count - 1);
-    }
+        name == "broken-heun" ? ((d, x, s) => SigmaSamplers.Euler(d, x, s), 2) : SamplerConvergence.Solver(name) is var s ? (s.Run, s.Order) : default;
 
     /// <summary>Max-abs errors against the exact PF solution at <see cref="SamplerConvergence.FitSteps"/> steps, and the fitted order −d log err / d log NFE.</summary>
     private (double[] Errors, double Order) Convergence(string solver, string kind, SigmaGridKind grid, ConvergenceData data = ConvergenceData.Gaussian)
@@ -56,10 +43,13 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
         return (errors, series.Order);
     }
 
+    /// <summary>The error a solver must be under at 128 steps: 5e-3 for second order and above, 0.1 for first-order Euler (measured 3–4e-2 on the Gaussian, 5.9e-2 on the mixture).</summary>
+    private static double FinalErrorBound(string solver) => Solver(solver).Order >= 2 ? 5e-3 : 0.1;
+
     public static TheoryData<string, string, SigmaGridKind> Cases()
     {
         var data = new TheoryData<string, string, SigmaGridKind>();
-        foreach (var solver in new[] { "edm-heun", "dpmpp-2m", "unipc-2", "unipc-3" })
+        foreach (var solver in new[] { "euler", "edm-heun", "dpmpp-2m", "unipc-2", "unipc-3" })
         foreach (var kind in new[] { "vp", "ve" })
             data.Add(solver, kind, SigmaGridKind.Karras);
         data.Add("edm-heun", "subvp", SigmaGridKind.Karras);
@@ -75,13 +65,13 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
         var (errors, order) = Convergence(solver, kind, grid);
         Assert.All(errors, e => Assert.True(e > 1e-11, $"error {e} is at float64 noise: the fit would measure rounding"));
         Assert.InRange(order, Solver(solver).Order - 0.3, Solver(solver).Order + 0.5);
-        Assert.True(errors[^1] < 5e-3, $"error {errors[^1]} at {SamplerConvergence.FitSteps[^1]} steps");
+        Assert.True(errors[^1] < FinalErrorBound(solver), $"error {errors[^1]} at {SamplerConvergence.FitSteps[^1]} steps");
     }
 
     public static TheoryData<string, string> MixtureCases()
     {
         var data = new TheoryData<string, string>();
-        foreach (var solver in new[] { "edm-heun", "dpmpp-2m", "unipc-2", "unipc-3" })
+        foreach (var solver in new[] { "euler", "edm-heun", "dpmpp-2m", "unipc-2", "unipc-3" })
         foreach (var kind in new[] { "vp", "ve" })
             data.Add(solver, kind);
         return data;
@@ -98,7 +88,7 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
         var (errors, order) = Convergence(solver, kind, SigmaGridKind.Karras, ConvergenceData.Mixture);
         Assert.All(errors, e => Assert.True(e > 1e-10, $"error {e} is at the reference's accuracy: the fit would measure it"));
         Assert.InRange(order, Solver(solver).Order - 0.3, Solver(solver).Order + 0.5);
-        Assert.True(errors[^1] < 5e-3, $"error {errors[^1]} at {SamplerConvergence.FitSteps[^1]} steps");
+        Assert.True(errors[^1] < FinalErrorBound(solver), $"error {errors[^1]} at {SamplerConvergence.FitSteps[^1]} steps");
     }
 
     [Fact]
@@ -215,6 +205,7 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("euler", 18)]
     [InlineData("edm-heun", 35)]
     [InlineData("dpmpp-2m", 18)]
     [InlineData("unipc-2", 18)]
@@ -272,6 +263,7 @@ public class SigmaSamplerConformanceTests(ITestOutputHelper output)
     [InlineData(SamplerKind.DpmPlusPlus2M)]
     [InlineData(SamplerKind.DpmPlusPlus2MSde)]
     [InlineData(SamplerKind.UniPc)]
+    [InlineData(SamplerKind.Euler)]
     public void Same_seed_gives_bitwise_the_same_samples_on_every_process(SamplerKind kind)
     {
         foreach (var process in new[] { DiffusionProcess.Create(ProcessKind.Vp), DiffusionProcess.Create(ProcessKind.Ve), DiffusionProcess.Create(ProcessKind.Ddpm) })
