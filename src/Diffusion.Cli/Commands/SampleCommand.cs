@@ -57,7 +57,7 @@ public static class SampleCommand
         var training = Checkpoint.ReadTrainingConfig(dir);
         var process = training.Process;
         var kind = r.GetValue(Sampler) is { } named ? SamplerKinds.Names.Parse(named, "--sampler") : Samplers.Default(process);
-        if (Samplers.Incompatibility(kind, process) is { } why) throw new ArgumentException(why);
+        if (Samplers.Incompatibility(kind, process) is { } why) throw new UsageException($"--sampler: {why}");
         var n = r.GetValue(N);
         var batch = Math.Min(n, r.GetValue(Batch) ?? DefaultBatch);
         var modelConfig = Checkpoint.ReadModelConfig(dir);

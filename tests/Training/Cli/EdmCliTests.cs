@@ -55,8 +55,8 @@ public class EdmCliTests
             }
 
             var ddpm = CliRunner.Run("sample", "--checkpoint", dir, "--sampler", "ddpm");
-            Assert.Equal(1, ddpm.ExitCode);
-            Assert.Contains("sampler ddpm needs a discrete DDPM model, but the model was trained with the edm SDE", ddpm.Stdout + ddpm.Stderr);
+            Assert.Equal(2, ddpm.ExitCode);                                              // a sampler the model cannot use: a usage error
+            Assert.Contains("--sampler: sampler ddpm needs a discrete DDPM model, but the model was trained with the edm SDE", ddpm.Stdout + ddpm.Stderr);
             var grid = CliRunner.Run("sample", "--checkpoint", dir, "--sampler", "em", "--rho", "3");
             Assert.Equal(2, grid.ExitCode); // a flag combination the command cannot use: a usage error
             Assert.Contains("--rho shape the σ grid of the σ-space samplers, not em", grid.Stdout + grid.Stderr);
