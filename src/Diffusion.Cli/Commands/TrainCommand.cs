@@ -175,7 +175,7 @@ public static class TrainCommand
             var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
             CheckMemory(Checkpoint.ReadModelConfig(dir), Checkpoint.ReadTrainingConfig(dir).Batch, group, r);
-            var trainer = Trainer.Resume(outDir, data, steps, group);
+            var trainer = Trainer.ResumeFrom(dir, data, steps, group);
             if (trainer.Rank == 0) CliSupport.Err.MarkupLine($"resuming [bold]{Markup.Escape(outDir)}[/] at step {trainer.Step}");
             return Finish(trainer, outDir, r);
         }

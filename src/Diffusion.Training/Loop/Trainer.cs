@@ -278,9 +278,15 @@ public sealed class Trainer : IDisposable
     /// Continues a run from its latest intact checkpoint (see <see cref="Checkpoint.Find"/>; skipped damaged ones are
     /// named to <paramref name="warn"/>), optionally with a new total of <paramref name="steps"/> (not below the step reached).
     /// </summary>
-    public static Trainer Resume(string runDir, IDataSource data, int? steps = null, ProcessGroup? group = null, Action<string>? warn = null)
+    public static Trainer Resume(string runDir, IDataSource data, int? steps = null, ProcessGroup? group = null, Action<string>? warn = null) =>
+        ResumeFrom(Checkpoint.Find(runDir, warn) ?? throw new DirectoryNotFoundException($"no checkpoint in '{runDir}'"), data, steps, group);
+
+    /// <summary>
+    /// Continues a run from the checkpoint directory <paramref name="dir"/> that a caller has already found (and so
+    /// verified against its manifest) with <see cref="Checkpoint.Find"/>: its files are not hashed again here.
+    /// </summary>
+    public static Trainer ResumeFrom(string dir, IDataSource data, int? steps = null, ProcessGroup? group = null)
     {
-        var dir = Checkpoint.Find(runDir, warn) ?? throw new DirectoryNotFoundException($"no checkpoint in '{runDir}'");
         var config = Checkpoint.ReadTrainingConfig(dir);
         var state = Checkpoint.ReadState(dir);
         if (steps is { } s)
