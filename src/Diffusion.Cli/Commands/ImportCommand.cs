@@ -56,6 +56,9 @@ public static class ImportCommand
         }
         using (imported)
         {
+            // Only now is --out created: locked (as train locks it), and it must hold no run — an import never replaces a run's latest.
+            using var runLock = CheckpointArgument.OpenRunDirectory(runDir);
+            if (Checkpoint.HoldsAny(runDir)) throw new ArgumentException($"--out: '{runDir}' already holds a run; choose another --out");
             var written = Checkpoint.SaveImported(runDir, imported.Model, imported.Training, imported.Weights, imported.Source);
             var summary = Summarize(imported.Model);
             AnsiConsole.MarkupLine($"imported [bold]{Markup.Escape(imported.Source)}[/]: {imported.ParameterCount:N0} parameters");

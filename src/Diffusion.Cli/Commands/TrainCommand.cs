@@ -170,7 +170,7 @@ public static class TrainCommand
                 Console.Error.WriteLine($"'{outDir}' is finished: {found} is at step {reached} of {target}; nothing to do (pass --steps N > {reached} to train on)");
                 return 0;
             }
-            using var runLock = IsLead(group) ? OpenRunDirectory(outDir) : null;
+            using var runLock = IsLead(group) ? CheckpointArgument.OpenRunDirectory(outDir) : null;
             // Found again under the lock (a writer may have finished in between); its warnings were printed above.
             var dir = Checkpoint.Find(outDir) ?? throw new DirectoryNotFoundException($"--resume: no checkpoint in '{outDir}'");
             using var data = DataSources.Resolve(Checkpoint.ReadTrainingConfig(dir).Data);
@@ -181,7 +181,7 @@ public static class TrainCommand
         }
         var config = Compose(r);
         outDir = r.GetValue(Out) ?? DefaultRunDir(modelName, config);
-        using (IsLead(group) ? OpenRunDirectory(outDir) : null)
+        using (IsLead(group) ? CheckpointArgument.OpenRunDirectory(outDir) : null)
         {
             if (Checkpoint.HoldsAny(outDir)) throw new ArgumentException($"'{outDir}' already holds a run: pass --resume to continue it, or choose another --out");
             using var data = DataSources.Resolve(config.Data);
@@ -205,15 +205,6 @@ public static class TrainCommand
 
     /// <summary>Whether this process writes the run directory: a lone process, or rank 0 of a data-parallel run.</summary>
     private static bool IsLead(ProcessGroup? group) => group is null || group.rank == 0;
-
-    /// <summary>The pre-flight of the run directory (created, writable) and its lock, held until the run ends; a lock of a dead run is noted.</summary>
-    private static RunLock OpenRunDirectory(string outDir)
-    {
-        var runLock = RunDirectory.Open(outDir);
-        if (runLock.TookOverFrom is { } pid)
-            CheckpointArgument.Warn($"note: took over the lock of '{outDir}' from PID {pid}, which ended without releasing it");
-        return runLock;
-    }
 
     private static string DefaultRunDir(string modelName, TrainingConfig config) => Path.Combine("runs",
         $"{Path.GetFileNameWithoutExtension(modelName)}-{Path.GetFileNameWithoutExtension(config.Data.ToString())}-{ProcessKinds.Names.Name(config.Sde)}");

@@ -85,6 +85,15 @@ public sealed class PyTorchImportTests(ITestOutputHelper output)
         output.WriteLine(sample.Stdout + sample.Stderr);
         Assert.True(sample.ExitCode == 0, sample.Stderr);
 
+        // A second import into the same run is refused, and the run's latest is untouched.
+        var latest = File.ReadAllText(Path.Combine(run, "latest"));
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(run, "latest"));
+        var again = CliRunner.Run("import", "pytorch", file, "--model", model, "--key", "ema", "--out", run);
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains($"--out: '{run}' already holds a run", again.Stderr);
+        Assert.Equal(latest, File.ReadAllText(Path.Combine(run, "latest")));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(run, "latest")));
+
         // No key on a training checkpoint: one line naming the dicts it holds, nothing written.
         var noKey = CliRunner.Run("import", "pytorch", file, "--model", model, "--out", Path.Combine(fixture, "no-key"));
         Assert.Equal(1, noKey.ExitCode);
