@@ -48,9 +48,9 @@ public static class DemoCommand
         using var model = Training.Checkpoints.Checkpoint.LoadModel(Training.Checkpoints.Checkpoint.Find(run)!);
         const int n = 5000, emSteps = 500;
         double[] times = [1.0, 0.6, 0.3, 0.15, 0.05, 0.0];
-        var em = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.EulerMaruyama, emSteps, n, seed + 10, null, null, times));
-        var ode = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.Ode, 0, n, seed + 10, null, null, times,
-            new SamplerOptions(Rtol: 1e-3, Atol: 1e-3))); // score_sde uses 1e-5; 1e-3 is visually the same at a fraction of the NFE
+        var em = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.EulerMaruyama, emSteps, n, seed + 10, null, null, recordAt: times));
+        var ode = Timed(() => SampleCommand.Run(model, trainer.Process, SamplerKind.Ode, 0, n, seed + 10, null, null,
+            new SamplerOptions(Rtol: 1e-3, Atol: 1e-3), recordAt: times)); // score_sde uses 1e-5; 1e-3 is visually the same at a fraction of the NFE
         using var emResult = em.Result;
         using var odeResult = ode.Result;
         using var g = new Generator(seed + 20);

@@ -82,8 +82,8 @@ public static class SampleCommand
             : model.Config.ClassCount() is > 0 and var c ? c
             : throw new UsageException("--guidance needs a class-conditional model (this one takes no class labels)");
         var clock = Stopwatch.StartNew();
-        using var result = RunBatched(model, process, kind, steps, n, batch, r.GetValue(Seed), guidance, classes,
-            new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho));
+        using var result = Run(model, process, kind, steps, n, r.GetValue(Seed), guidance, classes,
+            new SamplerOptions(Rtol: r.GetValue(Tolerance), Atol: r.GetValue(Tolerance), Grid: grid, SigmaMin: sigmaMin, SigmaMax: sigmaMax, Rho: rho), batch);
         var kept = (int)result.Samples.size(0);
         var seconds = clock.Elapsed.TotalSeconds;
         NonFiniteValuesException.ThrowIfAny(result.Samples, $"{n} samples from {dir}");
@@ -168,44 +168,44 @@ public static class SampleCommand
     };
 
     /// <summary>
-    /// Samples n points <paramref name="batch"/> at a time from one generator (one batch of n draws what <see cref="Run"/>
-    /// draws), keeping the first <see cref="KeptForOutputs"/>: memory is bounded by the batch, whatever n is. Guidance
-    /// labels cycle over the classes across batches. The NFE is the largest of any batch (the adaptive ODE's varies).
+    /// Samples n points <paramref name="batch"/> at a time (default: all at once) from one generator, so any batch size
+    /// draws what one batch of n draws; with guidance, labels cycle over the classes across batches and the null class is
+    /// the class count. In one batch the result is the sampler's own (all n samples, the trajectory at
+    /// <paramref name="recordAt"/>); in several, memory is bounded by the batch: the first <see cref="KeptForOutputs"/>
+    /// samples are kept, no trajectory can be recorded, and the NFE is the largest of any batch (the adaptive ODE's varies).
     /// </summary>
-    internal static SampleResult RunBatched(IScoreModel model, Training.Sde.DiffusionProcess process, SamplerKind kind, int steps, int n, int batch,
-        ulong seed, double? guidance, int? classes, SamplerOptions options)
+    internal static SampleResult Run(IScoreModel model, Training.Sde.DiffusionProcess process, SamplerKind kind, int steps, int n, ulong seed,
+        double? guidance, int? classes, SamplerOptions? options = null, int? batch = null, IEnumerable<double>? recordAt = null)
     {
-        ThreadPolicyForSampling(model, batch);
-        var kept = new List<Tensor>();
-        var nfe = 0;
+        var size = Math.Min(batch ?? n, n);
+        if (recordAt is not null && size < n) throw new ArgumentException($"a trajectory is recorded only when all {n} samples are drawn in one batch (batch {size})");
+        ThreadPolicyForSampling(model, size);
         using var g = new Generator(seed);
-        for (long start = 0; start < n; start += batch)
+        SampleResult Draw(long start, int b, IEnumerable<double>? record)
         {
-            using var scope = torch.NewDisposeScope();
-            var b = (int)Math.Min(batch, n - start);
             var network = guidance is { } w && classes is { } c
                 ? ModelFunctions.Guided(model, (torch.arange(b) + start) % c, c, w)
                 : ModelFunctions.Network(model);
-            using var result = Samplers.Run(kind, process, network, Predictions.From(model.Target), [b, .. model.Config.InputShape], steps, g, options);
+            return Samplers.Run(kind, process, network, Predictions.From(model.Target), [b, .. model.Config.InputShape], steps, g, options, record);
+        }
+        if (size == n)
+        {
+            using var scope = torch.NewDisposeScope();
+            return Draw(0, n, recordAt);
+        }
+        var kept = new List<Tensor>();
+        var nfe = 0;
+        for (long start = 0; start < n; start += size)
+        {
+            using var scope = torch.NewDisposeScope();
+            var b = (int)Math.Min(size, n - start);
+            using var result = Draw(start, b, null);
             nfe = Math.Max(nfe, result.Nfe);
             if (start < KeptForOutputs) kept.Add(result.Samples.narrow(0, 0, Math.Min(b, KeptForOutputs - start)).clone().DetachFromDisposeScope());
         }
         var samples = kept.Count == 1 ? kept[0] : torch.cat([.. kept], 0).DetachFromDisposeScope();
         if (kept.Count > 1) foreach (var k in kept) k.Dispose();
         return new SampleResult(samples, nfe, []);
-    }
-
-    /// <summary>Samples n points; with guidance, labels cycle over the classes and the null class is the class count.</summary>
-    internal static SampleResult Run(IScoreModel model, Training.Sde.DiffusionProcess process, SamplerKind kind, int steps, int n, ulong seed,
-        double? guidance, int? classes, IEnumerable<double>? recordAt = null, SamplerOptions? options = null)
-    {
-        ThreadPolicyForSampling(model, n);
-        using var scope = torch.NewDisposeScope();
-        var network = guidance is { } w && classes is { } c
-            ? ModelFunctions.Guided(model, torch.arange(n) % c, c, w)
-            : ModelFunctions.Network(model);
-        using var g = new Generator(seed);
-        return Samplers.Run(kind, process, network, Predictions.From(model.Target), [n, .. model.Config.InputShape], steps, g, options, recordAt);
     }
 
     private static void ThreadPolicyForSampling(IScoreModel model, int n) => ThreadPolicy.Apply((double)model.Module.Macs * n);
