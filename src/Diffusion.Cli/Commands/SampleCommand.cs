@@ -168,8 +168,8 @@ public static class SampleCommand
     };
 
     /// <summary>
-    /// Samples n points <paramref name="batch"/> at a time (default: all at once) from one generator, so any batch size
-    /// draws what one batch of n draws; with guidance, labels cycle over the classes across batches and the null class is
+    /// Samples n points <paramref name="batch"/> at a time (default: all at once) from one generator seeded with
+    /// <paramref name="seed"/> (so a run is reproducible at a given batch size); with guidance, labels cycle over the classes across batches and the null class is
     /// the class count. In one batch the result is the sampler's own (all n samples, the trajectory at
     /// <paramref name="recordAt"/>); in several, memory is bounded by the batch: the first <see cref="KeptForOutputs"/>
     /// samples are kept, no trajectory can be recorded, and the NFE is the largest of any batch (the adaptive ODE's varies).
