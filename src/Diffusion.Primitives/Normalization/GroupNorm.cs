@@ -38,10 +38,30 @@ public static class GroupNorm
         return 1;
     }
 
-    /// <summary>(N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β; a bfloat16 x is normalised (and returned) in float32.</summary>
-    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => F.group_norm(Precisions.InFloat32(x), s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps);
+    /// <summary>
+    /// (N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β. In float32 this is ATen's group_norm. Under a bf16 view
+    /// (<see cref="Params.In"/>) it is the shim's fused kernel: a float32 or bfloat16 x, statistics in float32, the
+    /// result in bfloat16 — the type the next convolution or linear layer reads — without widening x first.
+    /// </summary>
+    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => w.Precision == Precision.FP32
+        ? F.group_norm(Precisions.InFloat32(x), s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps)
+        : Fused(s, w, x, silu: false);
+
+    /// <summary>
+    /// act(GroupNorm(x)), the pair every pre-activation ResBlock runs twice. Under a bf16 view SiLU is fused into the norm's
+    /// kernel (one pass over the activation forward, two backward with SiLU's derivative recomputed from x); any other
+    /// activation, and float32, apply <paramref name="act"/> to <see cref="Forward(GroupNormSpec, Params, Tensor)"/>.
+    /// </summary>
+    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x, Activation act) =>
+        w.Precision != Precision.FP32 && act == Activation.SiLU ? Fused(s, w, x, silu: true) : act.Apply(Forward(s, w, x));
+
+    private static Tensor Fused(GroupNormSpec s, Params w, Tensor x, bool silu) =>
+        F.group_norm(x, s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps, silu, w.Precision.ComputeType());
 
     public static Tensor Forward(this Leaf<GroupNormSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
+
+    /// <summary>act(norm(x)) for a declared norm: fused under a bf16 view when act is SiLU.</summary>
+    public static Tensor Forward(this Leaf<GroupNormSpec> layer, Params parent, Tensor x, Activation act) => Forward(layer.Spec, parent[layer], x, act);
 }
 
 /// <summary>LayerNorm over the trailing dim (Ba et al. 2016); for transformers the last dim of (N, T, D).</summary>
