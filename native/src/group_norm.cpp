@@ -138,8 +138,10 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 struct FusedGroupNorm : public torch::autograd::Function<FusedGroupNorm> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                            int64_t groups, double eps, bool silu, int64_t output_type) {
+  // γ and β as optionals: an undefined tensor argument would be taken for an input variable (and fail on its device).
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const c10::optional<at::Tensor>& gamma,
+                            const c10::optional<at::Tensor>& beta, int64_t groups, double eps, bool silu, int64_t output_type) {
+    const auto weight = gamma.value_or(at::Tensor()), bias = beta.value_or(at::Tensor());
     auto f = ::forward(x.contiguous(), weight, bias, groups, eps, silu, static_cast<at::ScalarType>(output_type));
     // x itself (not a contiguous copy), so a double backward can reach it through its graph.
     ctx->save_for_backward({x, weight, bias, f.mean, f.rstd});
@@ -162,7 +164,7 @@ struct FusedGroupNorm : public torch::autograd::Function<FusedGroupNorm> {
       // create_graph: the gradient must itself be differentiable, so differentiate ATen's composition of the same op.
       const double eps = ctx->saved_data["eps"].toDouble();
       auto z = at::group_norm(x.to(at::kFloat), groups, weight, bias, eps);
-      auto y = (silu ? at::silu(z) : z).to(output_type);
+      auto y = (silu ? z * at::sigmoid(z) : z).to(output_type);  // ATen 1.13 has no derivative of silu_backward
       std::vector<at::Tensor> inputs;
       for (const auto& t : {x, weight, bias})
         if (t.defined() && t.requires_grad()) inputs.push_back(t);
@@ -174,11 +176,13 @@ struct FusedGroupNorm : public torch::autograd::Function<FusedGroupNorm> {
       }
       return {dx, dweight, dbias, {}, {}, {}, {}};
     }
-    auto g = ::backward(grads[0].to(output_type), x.contiguous(), weight, bias, saved[3], saved[4], groups, silu,
-                        ctx->needs_input_grad(0));
-    return {g.dx, ctx->needs_input_grad(1) ? g.dweight : at::Tensor(), ctx->needs_input_grad(2) ? g.dbias : at::Tensor(), {}, {}, {}, {}};
+    // Gradients for every defined input (autograd drops those nobody asked for); γ's and β's are cheap by-products.
+    auto g = ::backward(grads[0].to(output_type), x.contiguous(), weight, bias, saved[3], saved[4], groups, silu, x.requires_grad());
+    return {g.dx, g.dweight, g.dbias, {}, {}, {}, {}};
   }
 };
+
+c10::optional<at::Tensor> opt_defined(const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; }
 
 bool is_float_or_bf16(at::ScalarType t) { return t == at::kFloat || t == at::kBFloat16; }
 }  // namespace
@@ -207,7 +211,7 @@ at::Tensor group_norm_fused(const at::Tensor& x, int64_t groups, const at::Tenso
   auto b = bias.defined() ? bias.contiguous() : bias;
   const bool grad = at::GradMode::is_enabled() &&
                     (x.requires_grad() || (w.defined() && w.requires_grad()) || (b.defined() && b.requires_grad()));
-  if (grad) return FusedGroupNorm::apply(x, w, b, groups, eps, silu, static_cast<int64_t>(output_type));
+  if (grad) return FusedGroupNorm::apply(x, opt_defined(w), opt_defined(b), groups, eps, silu, static_cast<int64_t>(output_type));
   return ::forward(x.contiguous(), w, b, groups, eps, silu, output_type).y;
 }
 }  // namespace dt
