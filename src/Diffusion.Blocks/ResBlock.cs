@@ -119,11 +119,11 @@ public static class ResBlock
         Tensor h;
         if (o.PreActivation)
         {
-            h = p.Conv1.Forward(w, p.Norm1.Forward(w, x, o.Activation));       // (N, Out, *size); norm→act fused under bf16
+            h = p.Conv1.Forward(w, p.Norm1.ForwardIntoMatmul(w, x, o.Activation)); // (N, Out, *size); norm→act fused under bf16
             if (e is not null && o.Conditioning == TimeConditioning.Additive) h = h + AdaptiveNorm.Broadcast(e, h); // emb[:, :, None, None]
             h = e is not null && o.Conditioning == TimeConditioning.ScaleShift
                 ? o.Activation.Apply(FiLM(e, p.Norm2.Forward(w, h)))
-                : p.Norm2.Forward(w, h, o.Activation);
+                : p.Norm2.ForwardIntoMatmul(w, h, o.Activation);
             h = F.dropout(h, o.Dropout, dropout is not null && o.Dropout > 0, dropout);
             h = p.Conv2.Forward(w, h);                                          // (N, Out, *size)
         }
