@@ -6,6 +6,7 @@
 // (Chan, Golub & LeVeque 1983, eq. 1.7), which stays accurate when the mean is far from zero (|mean| ≫ std).
 #include "norm_kernels.h"
 #include "exp_poly.h"
+#include <type_traits>
 
 #define DT_ALWAYS_INLINE __attribute__((always_inline)) inline
 #define DT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -65,20 +66,45 @@ DT_ALWAYS_INLINE void moments(const T* __restrict x, int64_t m, float* mean, flo
   *var = v > 0.0f ? v : 0.0f;
 }
 
+// The SiLU loops run on float32 arrays only: mixing 16-bit loads or stores into them made GCC's vectorised loop about
+// twice as slow (measured 1.6 against 0.9 ns per element), so bfloat16 rows are widened into (and narrowed out of) an
+// L1-sized float32 chunk, which costs a cheap extra pass.
+constexpr int64_t chunk = 1024;  // a multiple of `lanes`, so lane sums continue across chunks
+
+template <class T>
+DT_ALWAYS_INLINE const float* as_floats(const T* __restrict p, int64_t n, float* __restrict tmp) {
+  if constexpr (std::is_same_v<T, float>) {
+    return p;
+  } else {
+    for (int64_t i = 0; i < n; ++i) tmp[i] = value(p[i]);
+    return tmp;
+  }
+}
+
 template <class T, class O>
 DT_ALWAYS_INLINE void apply(const T* __restrict x, O* __restrict y, int64_t channels, int64_t positions, float mean,
                             const float* scale, const float* shift, bool silu) {
+  alignas(64) float in[chunk], out[chunk];
   for (int64_t c = 0; c < channels; ++c) {
-    const T* xc = x + c * positions;
-    O* yc = y + c * positions;
     const float a = scale[c], b = shift[c];
-    if (silu) {
-      for (int64_t s = 0; s < positions; ++s) {
-        const float z = (value(xc[s]) - mean) * a + b;
-        put(yc + s, z * sigmoid(z));
+    for (int64_t s0 = 0; s0 < positions; s0 += chunk) {
+      const int64_t n = positions - s0 < chunk ? positions - s0 : chunk;
+      const T* xc = x + c * positions + s0;
+      O* yc = y + c * positions + s0;
+      if (!silu) {
+        for (int64_t s = 0; s < n; ++s) put(yc + s, (value(xc[s]) - mean) * a + b);
+        continue;
       }
-    } else {
-      for (int64_t s = 0; s < positions; ++s) put(yc + s, (value(xc[s]) - mean) * a + b);
+      const float* __restrict xs = as_floats(xc, n, in);
+      float* __restrict ys;
+      if constexpr (std::is_same_v<O, float>) ys = yc;
+      else ys = out;
+      for (int64_t s = 0; s < n; ++s) {
+        const float z = (xs[s] - mean) * a + b;
+        ys[s] = z * sigmoid(z);
+      }
+      if constexpr (!std::is_same_v<O, float>)
+        for (int64_t s = 0; s < n; ++s) put(yc + s, out[s]);
     }
   }
 }
@@ -87,28 +113,34 @@ template <class G, class T>
 DT_ALWAYS_INLINE void backward_sums(const G* __restrict dy, const T* __restrict x, float* __restrict dz, int64_t channels,
                                     int64_t positions, float mean, const float* scale, const float* shift, bool silu,
                                     float* ds, float* db) {
+  alignas(64) float xin[chunk], gin[chunk];
   for (int64_t c = 0; c < channels; ++c) {
-    const int64_t o = c * positions;
     const float a = scale[c], b = shift[c];
     float s_acc[lanes] = {}, b_acc[lanes] = {};
-    if (silu) {
-      // d silu/dz = σ(z)·(1 + z·(1 − σ(z))), with z recomputed from x: nothing but x is kept for backward.
-      in_lanes(positions, [&](int64_t s, int64_t j) {
-        const float d = value(x[o + s]) - mean;
-        const float z = d * a + b;
-        const float sg = sigmoid(z);
-        const float g = value(dy[o + s]) * sg * (1.0f + z * (1.0f - sg));
-        dz[o + s] = g;
-        s_acc[j] += g * d;
-        b_acc[j] += g;
-      });
-    } else {
-      in_lanes(positions, [&](int64_t s, int64_t j) {
-        const float g = value(dy[o + s]);
-        dz[o + s] = g;
-        s_acc[j] += g * (value(x[o + s]) - mean);
-        b_acc[j] += g;
-      });
+    for (int64_t s0 = 0; s0 < positions; s0 += chunk) {
+      const int64_t n = positions - s0 < chunk ? positions - s0 : chunk, o = c * positions + s0;
+      const float* __restrict xs = as_floats(x + o, n, xin);
+      const float* __restrict gs = as_floats(dy + o, n, gin);
+      float* __restrict dzs = dz + o;
+      if (silu) {
+        // d silu/dz = σ(z)·(1 + z·(1 − σ(z))), with z recomputed from x: nothing but x is kept for backward.
+        in_lanes(n, [&](int64_t s, int64_t j) {
+          const float d = xs[s] - mean;
+          const float z = d * a + b;
+          const float sg = sigmoid(z);
+          const float g = gs[s] * sg * (1.0f + z * (1.0f - sg));
+          dzs[s] = g;
+          s_acc[j] += g * d;
+          b_acc[j] += g;
+        });
+      } else {
+        in_lanes(n, [&](int64_t s, int64_t j) {
+          const float g = gs[s];
+          dzs[s] = g;
+          s_acc[j] += g * (xs[s] - mean);
+          b_acc[j] += g;
+        });
+      }
     }
     ds[c] = fold(s_acc);
     db[c] = fold(b_acc);
