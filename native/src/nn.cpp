@@ -1,6 +1,7 @@
 // Functional neural-network ops (torch.nn.functional). Composition of layers stays in C#.
 #include "shim.h"
 #include "gemm.h"
+#include "group_norm.h"
 
 DT_API int dt_linear(TensorH x, TensorH w, TensorH b, TensorH* out) { DT_TRY(*out = dt::wrap(dt::linear(*x, *w, dt::or_undefined(b)))) }
 
@@ -13,6 +14,12 @@ DT_API int dt_convolution(TensorH x, TensorH w, TensorH b, const int64_t* stride
 }
 DT_API int dt_group_norm(TensorH x, int64_t groups, TensorH w, TensorH b, double eps, TensorH* out) {
   DT_TRY(*out = dt::wrap(at::group_norm(*x, groups, dt::opt(w), dt::opt(b), eps)))
+}
+// Our fused kernel (group_norm.cpp): float32 or bfloat16 x, float32 statistics, SiLU when silu != 0, output in output_dtype.
+DT_API int dt_group_norm_fused(TensorH x, int64_t groups, TensorH w, TensorH b, double eps, int32_t silu, int32_t output_dtype,
+                               TensorH* out) {
+  DT_TRY(*out = dt::wrap(dt::group_norm_fused(*x, groups, dt::or_undefined(w), dt::or_undefined(b), eps, silu != 0,
+                                              static_cast<at::ScalarType>(output_dtype))))
 }
 DT_API int dt_layer_norm(TensorH x, const int64_t* shape, int32_t n, TensorH w, TensorH b, double eps, TensorH* out) {
   DT_TRY(*out = dt::wrap(at::layer_norm(*x, dt::ints(shape, n), dt::opt(w), dt::opt(b), eps)))

@@ -119,16 +119,17 @@ public static class ResBlock
         Tensor h;
         if (o.PreActivation)
         {
-            h = p.Conv1.Forward(w, o.Activation.Apply(p.Norm1.Forward(w, x))); // (N, Out, *size)
+            h = p.Conv1.Forward(w, p.Norm1.ForwardIntoMatmul(w, x, o.Activation)); // (N, Out, *size); norm→act fused under bf16
             if (e is not null && o.Conditioning == TimeConditioning.Additive) h = h + AdaptiveNorm.Broadcast(e, h); // emb[:, :, None, None]
-            h = p.Norm2.Forward(w, h);
-            if (e is not null && o.Conditioning == TimeConditioning.ScaleShift) h = FiLM(e, h);
-            h = F.dropout(o.Activation.Apply(h), o.Dropout, dropout is not null && o.Dropout > 0, dropout);
+            h = e is not null && o.Conditioning == TimeConditioning.ScaleShift
+                ? o.Activation.Apply(FiLM(e, p.Norm2.Forward(w, h)))
+                : p.Norm2.ForwardIntoMatmul(w, h, o.Activation);
+            h = F.dropout(h, o.Dropout, dropout is not null && o.Dropout > 0, dropout);
             h = p.Conv2.Forward(w, h);                                          // (N, Out, *size)
         }
         else
         {
-            h = o.Activation.Apply(p.Norm1.Forward(w, p.Conv1.Forward(w, x))); // (N, Out, *size)
+            h = p.Norm1.Forward(w, p.Conv1.Forward(w, x), o.Activation);       // (N, Out, *size)
             if (e is not null && o.Conditioning == TimeConditioning.Additive) h = h + AdaptiveNorm.Broadcast(e, h);
             h = F.dropout(h, o.Dropout, dropout is not null && o.Dropout > 0, dropout);
             h = p.Norm2.Forward(w, p.Conv2.Forward(w, h));

@@ -78,6 +78,17 @@ public static partial class torch
             public static Tensor group_norm(Tensor x, long numGroups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
                 Tensor.Wrap(dt_group_norm(x.Handle, numGroups, H(weight), H(bias), eps, out var r), r, $"group_norm(groups={numGroups})", x, weight, bias);
 
+            /// <summary>
+            /// GroupNorm on the shim's fused kernel, optionally followed by SiLU in the same pass: a float32 or bfloat16 CPU
+            /// <paramref name="x"/> (N, C, *spatial), float32 statistics per (sample, group) and float32 γ, β, the result
+            /// written as <paramref name="outputType"/> (Float32 or BFloat16) — so a bfloat16 activation is normalised
+            /// without being widened first and reaches the next bfloat16 convolution without a cast. Differentiable: the
+            /// input's gradient has the input's type, γ's and β's are float32.
+            /// </summary>
+            public static Tensor group_norm(Tensor x, long numGroups, Tensor? weight, Tensor? bias, double eps, bool silu, ScalarType outputType) =>
+                Tensor.Wrap(dt_group_norm_fused(x.Handle, numGroups, H(weight), H(bias), eps, silu ? 1 : 0, (int)outputType, out var r), r,
+                    $"group_norm(groups={numGroups}{(silu ? ", silu" : "")}, {outputType})", x, weight, bias);
+
             public static unsafe Tensor layer_norm(Tensor x, long[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
             {
                 fixed (long* p = normalizedShape)

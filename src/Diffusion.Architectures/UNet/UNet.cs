@@ -54,7 +54,7 @@ public sealed class UNet(UNetPlan plan, Generator generator) : ScoreModel<UNetPl
             h = DecoderStage.Forward(u, w[u], h, consumed, emb, dropout); // (N, C_i | C_{i−1}, *2·size_i)
         }
 
-        h = F.silu(p.NormOut.Forward(w, h));                   // (N, C_0, *size)
+        h = p.NormOut.ForwardIntoMatmul(w, h, Activation.SiLU); // (N, C_0, *size)
         return p.ConvOut.Forward(w, h).MoveToOuterDisposeScope(); // (N, C_out, *size)
     }
 }

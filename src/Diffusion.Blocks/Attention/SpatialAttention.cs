@@ -54,7 +54,7 @@ public static class SpatialAttention
         using var scope = torch.NewDisposeScope();
         var shape = x.shape;
         long n = shape[0], c = p.Config.Channels, heads = p.Config.Heads;
-        var h = p.Norm.Forward(w, x).flatten(2).transpose(1, 2);         // (N, L, C)
+        var h = p.Norm.ForwardIntoMatmul(w, x).flatten(2).transpose(1, 2); // (N, L, C)
         var q = SplitHeads(p.ToQ.Forward(w, h), heads);                   // (N, heads, L, C/heads)
         var k = SplitHeads(p.ToK.Forward(w, h), heads);
         var v = SplitHeads(p.ToV.Forward(w, h), heads);

@@ -38,10 +38,41 @@ public static class GroupNorm
         return 1;
     }
 
-    /// <summary>(N, C, *spatial) → same shape: γ·(x − μ_g)/√(σ²_g + ε) + β; a bfloat16 x is normalised (and returned) in float32.</summary>
-    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => F.group_norm(Precisions.InFloat32(x), s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps);
+    /// <summary>
+    /// (N, C, *spatial) → same shape, float32: γ·(x − μ_g)/√(σ²_g + ε) + β. In float32 this is ATen's group_norm; under a
+    /// bf16 view (<see cref="Params.In"/>) it is the shim's fused kernel, which reads a bfloat16 x as it is (no widened
+    /// copy) and keeps the statistics in float32. For a norm whose result goes straight into a convolution or linear
+    /// layer, <see cref="ForwardIntoMatmul"/> writes it in that layer's compute type instead.
+    /// </summary>
+    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x) => Normalize(s, w, x, silu: false, ScalarType.Float32);
+
+    /// <summary>
+    /// act(GroupNorm(x)) in float32 (e.g. before a residual sum). Under a bf16 view SiLU is fused into the norm's kernel
+    /// (one pass forward, two backward with SiLU's derivative recomputed from x); other activations apply to the norm.
+    /// </summary>
+    public static Tensor Forward(GroupNormSpec s, Params w, Tensor x, Activation act) => Activated(s, w, x, act, ScalarType.Float32);
+
+    /// <summary>
+    /// act(GroupNorm(x)) for a convolution or linear layer to read next — the pair every pre-activation ResBlock runs twice.
+    /// Under a bf16 view the result is bfloat16, what that layer would have cast it to anyway (the same rounding, one pass
+    /// fewer); in float32 it is <see cref="Forward(GroupNormSpec, Params, Tensor, Activation)"/>.
+    /// </summary>
+    public static Tensor ForwardIntoMatmul(GroupNormSpec s, Params w, Tensor x, Activation? act = null) =>
+        act is { } a ? Activated(s, w, x, a, w.Precision.ComputeType()) : Normalize(s, w, x, silu: false, w.Precision.ComputeType());
+
+    private static Tensor Activated(GroupNormSpec s, Params w, Tensor x, Activation act, ScalarType output) =>
+        w.Precision != Precision.FP32 && act == Activation.SiLU ? Normalize(s, w, x, silu: true, output) : act.Apply(Normalize(s, w, x, silu: false, output));
+
+    private static Tensor Normalize(GroupNormSpec s, Params w, Tensor x, bool silu, ScalarType output) => w.Precision == Precision.FP32
+        ? F.group_norm(Precisions.InFloat32(x), s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps)
+        : F.group_norm(x, s.Groups, w.Optional("weight"), w.Optional("bias"), s.Eps, silu, output);
 
     public static Tensor Forward(this Leaf<GroupNormSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
+
+    public static Tensor Forward(this Leaf<GroupNormSpec> layer, Params parent, Tensor x, Activation act) => Forward(layer.Spec, parent[layer], x, act);
+
+    public static Tensor ForwardIntoMatmul(this Leaf<GroupNormSpec> layer, Params parent, Tensor x, Activation? act = null) =>
+        ForwardIntoMatmul(layer.Spec, parent[layer], x, act);
 }
 
 /// <summary>LayerNorm over the trailing dim (Ba et al. 2016); for transformers the last dim of (N, T, D).</summary>

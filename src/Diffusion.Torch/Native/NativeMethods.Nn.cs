@@ -7,6 +7,7 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_linear(TensorHandle x, TensorHandle w, TensorHandle b, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int dt_convolution(TensorHandle x, TensorHandle w, TensorHandle b, long* stride, long* padding, long* dilation, int transposed, long* outputPadding, int n, long groups, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_group_norm(TensorHandle x, long groups, TensorHandle w, TensorHandle b, double eps, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int dt_group_norm_fused(TensorHandle x, long groups, TensorHandle w, TensorHandle b, double eps, int silu, int outputDtype, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int dt_layer_norm(TensorHandle x, long* shape, int n, TensorHandle w, TensorHandle b, double eps, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_batch_norm(TensorHandle x, TensorHandle w, TensorHandle b, TensorHandle runningMean, TensorHandle runningVar, int training, double momentum, double eps, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_instance_norm(TensorHandle x, TensorHandle w, TensorHandle b, TensorHandle runningMean, TensorHandle runningVar, int useInputStats, double momentum, double eps, out IntPtr result);

@@ -1,0 +1,217 @@
+// The fused GroupNorm(→SiLU) (group_norm.h) for contiguous-or-not CPU tensors (N, C, *spatial): statistics per
+// (sample, group) in float32 (norm_kernels.cpp), y = act((x − μ)·rstd·γ + β) written straight in the output type.
+// As an autograd function it saves x, μ and rstd (no activation-sized tensor beyond the input itself): backward
+// recomputes the pre-activation from x for SiLU's derivative. Double backward composes ATen's ops instead.
+#include "shim.h"
+#include "group_norm.h"
+#include "norm_kernels.h"
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <cmath>
+#include <vector>
+
+namespace {
+constexpr int64_t grain = 32768;  // elements: below ATen's grain size one thread does the work
+
+// (N, C, *spatial) seen as N·G groups of `channels` channels × `positions` contiguous elements each.
+struct Layout {
+  int64_t n, c, groups, channels, positions;
+  int64_t size() const { return channels * positions; }
+  int64_t count() const { return n * groups; }
+  int64_t grain_groups() const { return std::max<int64_t>(1, grain / std::max<int64_t>(1, size())); }
+};
+
+Layout layout_of(const at::Tensor& x, int64_t groups) {
+  const int64_t n = x.size(0), c = x.size(1);
+  return {n, c, groups, c / groups, c == 0 ? 0 : x.numel() / std::max<int64_t>(1, n * c)};
+}
+
+const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
+uint16_t* bits_mut(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+uint16_t* same_type(const at::Tensor& t, const uint16_t*) { return bits_mut(t); }
+float* same_type(const at::Tensor& t, const float*) { return t.data_ptr<float>(); }
+const float* floats_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
+
+// Per channel of group g: scale = rstd·γ and shift = β, the affine the kernels apply to (x − μ).
+void affine_of(const float* gamma, const float* beta, int64_t g, int64_t channels, float rstd, float* scale, float* shift) {
+  for (int64_t d = 0; d < channels; ++d) {
+    const int64_t c = g * channels + d;
+    scale[d] = rstd * (gamma ? gamma[c] : 1.0f);
+    shift[d] = beta ? beta[c] : 0.0f;
+  }
+}
+
+// Calls f(typed x pointer, typed y pointer) for the four (input, output) element-type pairs.
+template <class F>
+void with_types(const at::Tensor& x, const at::Tensor& y, F f) {
+  const bool xb = x.scalar_type() == at::kBFloat16, yb = y.scalar_type() == at::kBFloat16;
+  if (xb && yb) f(bits(x), bits_mut(y));
+  else if (xb) f(bits(x), y.data_ptr<float>());
+  else if (yb) f(x.data_ptr<float>(), bits_mut(y));
+  else f(x.data_ptr<float>(), y.data_ptr<float>());
+}
+
+struct Forward {
+  at::Tensor y, mean, rstd;
+};
+
+// x contiguous; weight/bias float32 (C) or undefined.
+Forward forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t groups, double eps, bool silu,
+                at::ScalarType output_type) {
+  const auto L = layout_of(x, groups);
+  auto y = at::empty(x.sizes(), x.options().dtype(output_type));
+  auto mean = at::empty({L.n, groups}, x.options().dtype(at::kFloat));
+  auto rstd = at::empty({L.n, groups}, x.options().dtype(at::kFloat));
+  const float* gamma = floats_or_null(weight);
+  const float* beta = floats_or_null(bias);
+  float* mp = mean.data_ptr<float>();
+  float* rp = rstd.data_ptr<float>();
+  with_types(x, y, [&](auto* xp, auto* yp) {
+    at::parallel_for(0, L.count(), L.grain_groups(), [&](int64_t begin, int64_t end) {
+      std::vector<float> scale(L.channels), shift(L.channels);
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t offset = k * L.size();
+        float mu, var;
+        dt::kernels::group_moments(xp + offset, L.size(), &mu, &var);
+        const float r = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var) + eps));
+        mp[k] = mu;
+        rp[k] = r;
+        affine_of(gamma, beta, k % groups, L.channels, r, scale.data(), shift.data());
+        dt::kernels::group_apply(xp + offset, yp + offset, L.channels, L.positions, mu, scale.data(), shift.data(), silu);
+      }
+    });
+  });
+  return {y, mean, rstd};
+}
+
+struct Gradients {
+  at::Tensor dx, dweight, dbias;
+};
+
+// Wu & He's GroupNorm backward with x̂ = (x − μ)·r, dz the gradient at γx̂ + β (after SiLU's derivative), M = channels·positions:
+// dx = r·γ_c·dz − r³·(x − μ)·Σ_g γ_c·dz·(x − μ) / M − r·Σ_g γ_c·dz / M;  dγ_c = Σ_n r·Σ_s dz·(x − μ);  dβ_c = Σ_n Σ_s dz.
+// Every sum is taken about μ (not as Σ dz·x − μ·Σ dz), so a large offset does not cancel away the digits.
+Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                   const at::Tensor& mean, const at::Tensor& rstd, int64_t groups, bool silu, bool need_dx) {
+  const auto L = layout_of(x, groups);
+  auto dy = dy_in.contiguous();
+  auto per_sample_ds = at::empty({L.n, L.c}, x.options().dtype(at::kFloat));  // r·Σ_s dz·(x − μ) per (n, c)
+  auto per_sample_db = at::empty({L.n, L.c}, x.options().dtype(at::kFloat));  // Σ_s dz per (n, c)
+  at::Tensor dx = need_dx ? at::empty(x.sizes(), x.options()) : at::Tensor();
+  const float* gamma = floats_or_null(weight);
+  const float* beta = floats_or_null(bias);
+  const float* mp = mean.data_ptr<float>();
+  const float* rp = rstd.data_ptr<float>();
+  float* dsp = per_sample_ds.data_ptr<float>();
+  float* dbp = per_sample_db.data_ptr<float>();
+  const auto M = static_cast<double>(L.size());
+  with_types(x, dy, [&](auto* xp, auto* gp) {
+    at::parallel_for(0, L.count(), L.grain_groups(), [&](int64_t begin, int64_t end) {
+      std::vector<float> scale(L.channels), shift(L.channels), dz(L.size());
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t offset = k * L.size(), g = k % groups, first = (k / groups) * L.c + g * L.channels;
+        const float mu = mp[k], r = rp[k];
+        affine_of(gamma, beta, g, L.channels, r, scale.data(), shift.data());
+        dt::kernels::group_backward_sums(gp + offset, xp + offset, dz.data(), L.channels, L.positions, mu, scale.data(),
+                                         shift.data(), silu, dsp + first, dbp + first);
+        if (need_dx) {
+          double ds_g = 0, db_g = 0;
+          for (int64_t d = 0; d < L.channels; ++d) {
+            const double ga = gamma ? gamma[g * L.channels + d] : 1.0;
+            ds_g += ga * dsp[first + d];
+            db_g += ga * dbp[first + d];
+          }
+          const float b = static_cast<float>(-static_cast<double>(r) * r * r * ds_g / M);
+          const float c0 = static_cast<float>(-static_cast<double>(r) * db_g / M);
+          // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
+          dt::kernels::group_backward_dx(dz.data(), xp + offset, same_type(dx, xp) + offset, L.channels, L.positions, mu, scale.data(), b, c0);
+        }
+        for (int64_t d = 0; d < L.channels; ++d) dsp[first + d] *= r;
+      }
+    });
+  });
+  return {dx, weight.defined() ? per_sample_ds.sum(0) : at::Tensor(), bias.defined() ? per_sample_db.sum(0) : at::Tensor()};
+}
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct FusedGroupNorm : public torch::autograd::Function<FusedGroupNorm> {
+  // γ and β as optionals: an undefined tensor argument would be taken for an input variable (and fail on its device).
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const c10::optional<at::Tensor>& gamma,
+                            const c10::optional<at::Tensor>& beta, int64_t groups, double eps, bool silu, int64_t output_type) {
+    const auto weight = gamma.value_or(at::Tensor()), bias = beta.value_or(at::Tensor());
+    auto f = ::forward(x.contiguous(), weight, bias, groups, eps, silu, static_cast<at::ScalarType>(output_type));
+    // x itself (not a contiguous copy), so a double backward can reach it through its graph.
+    ctx->save_for_backward({x, weight, bias, f.mean, f.rstd});
+    ctx->saved_data["groups"] = groups;
+    ctx->saved_data["eps"] = eps;
+    ctx->saved_data["silu"] = silu;
+    ctx->saved_data["output_type"] = output_type;
+    return f.y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &weight = saved[1], &bias = saved[2];
+    const int64_t groups = ctx->saved_data["groups"].toInt();
+    const bool silu = ctx->saved_data["silu"].toBool();
+    const auto output_type = static_cast<at::ScalarType>(ctx->saved_data["output_type"].toInt());
+    at::Tensor dx, dweight, dbias;
+    if (!grads[0].defined()) return {dx, dweight, dbias, {}, {}, {}, {}};
+    if (at::GradMode::is_enabled()) {
+      // create_graph: the gradient must itself be differentiable, so differentiate ATen's composition of the same op.
+      const double eps = ctx->saved_data["eps"].toDouble();
+      auto z = at::group_norm(x.to(at::kFloat), groups, weight, bias, eps);
+      auto y = (silu ? z * at::sigmoid(z) : z).to(output_type);  // ATen 1.13 has no derivative of silu_backward
+      std::vector<at::Tensor> inputs;
+      for (const auto& t : {x, weight, bias})
+        if (t.defined() && t.requires_grad()) inputs.push_back(t);
+      auto got = torch::autograd::grad({y}, inputs, {grads[0]}, /*retain_graph=*/true, /*create_graph=*/true, /*allow_unused=*/true);
+      size_t i = 0;
+      for (auto* slot : {&dx, &dweight, &dbias}) {
+        const auto& t = slot == &dx ? x : slot == &dweight ? weight : bias;
+        if (t.defined() && t.requires_grad()) *slot = got[i++];
+      }
+      return {dx, dweight, dbias, {}, {}, {}, {}};
+    }
+    // Gradients for every defined input (autograd drops those nobody asked for); γ's and β's are cheap by-products.
+    auto g = ::backward(grads[0].to(output_type), x.contiguous(), weight, bias, saved[3], saved[4], groups, silu, x.requires_grad());
+    return {g.dx, g.dweight, g.dbias, {}, {}, {}, {}};
+  }
+};
+
+c10::optional<at::Tensor> opt_defined(const at::Tensor& t) { return t.defined() ? c10::optional<at::Tensor>(t) : c10::nullopt; }
+
+bool is_float_or_bf16(at::ScalarType t) { return t == at::kFloat || t == at::kBFloat16; }
+}  // namespace
+
+namespace dt {
+at::Tensor group_norm_fused(const at::Tensor& x, int64_t groups, const at::Tensor& weight, const at::Tensor& bias, double eps,
+                            bool silu, at::ScalarType output_type) {
+  TORCH_CHECK(x.dim() >= 2, "group_norm: expected an input of shape (N, C, *spatial), got ", x.dim(), " dims ", x.sizes());
+  TORCH_CHECK(x.device().is_cpu() && x.layout() == at::kStrided, "group_norm: the fused kernel runs on dense CPU tensors, got ",
+              x.device(), " ", x.layout());
+  TORCH_CHECK(is_float_or_bf16(x.scalar_type()), "group_norm: the fused kernel takes a float32 or bfloat16 input, got ", x.scalar_type());
+  TORCH_CHECK(is_float_or_bf16(output_type), "group_norm: the fused kernel writes float32 or bfloat16, not ", output_type);
+  const int64_t c = x.size(1);
+  TORCH_CHECK(groups > 0 && c % groups == 0, "group_norm: groups=", groups, " must be positive and divide the ", c,
+              " channels of input ", x.sizes());
+  TORCH_CHECK(eps >= 0, "group_norm: eps=", eps, " must not be negative");
+  for (const auto* p : {&weight, &bias}) {
+    if (!p->defined()) continue;
+    const char* name = p == &weight ? "weight" : "bias";
+    TORCH_CHECK(p->scalar_type() == at::kFloat, "group_norm: ", name, " must be float32, got ", p->scalar_type());
+    TORCH_CHECK(p->device().is_cpu(), "group_norm: ", name, " must be on the CPU, got ", p->device());
+    TORCH_CHECK(p->dim() == 1 && p->size(0) == c, "group_norm: ", name, " must have shape (", c, ") to match the channels of input ",
+                x.sizes(), ", got ", p->sizes());
+  }
+  auto w = weight.defined() ? weight.contiguous() : weight;
+  auto b = bias.defined() ? bias.contiguous() : bias;
+  const bool grad = at::GradMode::is_enabled() &&
+                    (x.requires_grad() || (w.defined() && w.requires_grad()) || (b.defined() && b.requires_grad()));
+  if (grad) return FusedGroupNorm::apply(x, opt_defined(w), opt_defined(b), groups, eps, silu, static_cast<int64_t>(output_type));
+  return ::forward(x.contiguous(), w, b, groups, eps, silu, output_type).y;
+}
+}  // namespace dt
