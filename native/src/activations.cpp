@@ -62,7 +62,11 @@ struct Silu {
   static constexpr Forward forward = dt::kernels::silu_forward;
   static constexpr Backward backward = dt::kernels::silu_backward;
   static at::Tensor aten(const at::Tensor& x) { return at::silu(x); }
-  static at::Tensor aten_backward(const at::Tensor& g, const at::Tensor& x) { return at::silu_backward(g, x); }
+  // ATen 1.13 has no derivative of silu_backward, so the differentiable form is written out: g·s·(1 + x·(1 − s)), s = σ(x).
+  static at::Tensor aten_backward(const at::Tensor& g, const at::Tensor& x) {
+    const auto s = at::sigmoid(x);
+    return g * s * (1 + x * (1 - s));
+  }
 };
 
 struct GeluTanh {
