@@ -16,6 +16,16 @@ public static class FileSystems
     public static bool IsRoot => OperatingSystem.IsLinux() && geteuid() == 0;
 
     /// <summary>Sends a POSIX signal (1 SIGHUP, 2 SIGINT, 15 SIGTERM) to a process.</summary>
+    /// <summary>Which of SIGHUP (1) and SIGINT (2) this process ignores: the SigIgn mask of /proc/self/status (bit n − 1 for signal n).</summary>
+    public static string[] IgnoredSignals()
+    {
+        if (!File.Exists("/proc/self/status")) return [];
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:"));
+        if (line is null) return [];
+        var mask = Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16);
+        return new[] { (1, "SIGHUP"), (2, "SIGINT") }.Where(s => (mask & (1UL << (s.Item1 - 1))) != 0).Select(s => s.Item2).ToArray();
+    }
+
     public static void Signal(Process process, int signal)
     {
         if (kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
@@ -76,4 +86,16 @@ public sealed class NotRootFactAttribute : FactAttribute
 {
     public NotRootFactAttribute() => Skip = !OperatingSystem.IsLinux() ? "needs Linux permissions"
         : FileSystems.IsRoot ? "running as root, whom chmod does not deny (the read-only tmpfs test covers this as root)" : null;
+}
+
+/// <summary>
+/// A theory that signals a child CLI: not when this test process ignores SIGINT or SIGHUP, as a process started in the
+/// background by a non-interactive shell (SIGINT) or under nohup (SIGHUP) does — its children inherit the ignored
+/// disposition, so the signal would never reach the CLI's handler.
+/// </summary>
+public sealed class SignalsReachChildrenTheoryAttribute : TheoryAttribute
+{
+    public SignalsReachChildrenTheoryAttribute() => Skip = FileSystems.IgnoredSignals() is { Length: > 0 } ignored
+        ? $"this test process ignores {string.Join(" and ", ignored)} (started in the background or under nohup), and its children inherit that"
+        : null;
 }

@@ -36,7 +36,7 @@ public class RunReliabilityTests
         Assert.DoesNotContain("   at ", result.Stderr);
     }
 
-    [Theory]
+    [SignalsReachChildrenTheory]
     [InlineData(2, "SIGINT", 130)]
     [InlineData(15, "SIGTERM", 143)]
     [InlineData(1, "SIGHUP", 129)]
