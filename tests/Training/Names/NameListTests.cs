@@ -132,9 +132,9 @@ public class NameListTests
         var run = Support.TempDir("names-sampler");
         using (var trainer = new Trainer(new Architectures.MlpConfig(Hidden: 8, Depth: 1), new TrainingConfig { Steps = 1, Batch = 8 }, DataSources.Resolve(DataSet.Moons)))
             trainer.Run(runDir: run);
-        var result = CliRunner.Run("sample", "--checkpoint", run, "--sampler", "euler", "--n", "4");
+        var result = CliRunner.Run("sample", "--checkpoint", run, "--sampler", "euler_a", "--n", "4");
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--sampler: unknown sampler 'euler'", result.Stderr);
+        Assert.Contains("--sampler: unknown sampler 'euler_a'", result.Stderr);
         Assert.Contains(SamplerKinds.Names.Known, result.Stderr);
     }
 }
