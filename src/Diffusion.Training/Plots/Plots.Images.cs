@@ -22,9 +22,13 @@ public static partial class Plots
         var bytes = ToBytes(images); // (N, C, H, W) as 0…255
         columns = Math.Min(columns, n);
         var rows = (n + columns - 1) / columns;
-        var top = title is null ? 0 : Canvas.TextHeight(2) + 2 * Gap + 4;
-        var canvas = new Canvas(Gap + columns * (w * scale + Gap), top + Gap + rows * (h * scale + Gap), new Rgb(128, 128, 128));
-        if (title is not null) canvas.TextCentered(canvas.Width / 2, Gap + 2, title, Rgb.White, 2);
+        var gridWidth = Gap + columns * (w * scale + Gap);
+        // The title at double size when it fits above the grid, else at single size, widening the canvas if even that does not fit.
+        var titleScale = title is not null && Canvas.TextWidth(title, 2) + 2 * Gap <= gridWidth ? 2 : 1;
+        var top = title is null ? 0 : Canvas.TextHeight(titleScale) + 2 * Gap + 4;
+        var width = title is null ? gridWidth : Math.Max(gridWidth, Canvas.TextWidth(title, titleScale) + 2 * Gap);
+        var canvas = new Canvas(width, top + Gap + rows * (h * scale + Gap), new Rgb(128, 128, 128));
+        if (title is not null) canvas.TextCentered(canvas.Width / 2, Gap + 2, title, Rgb.White, titleScale);
         var plane = h * w;
         for (var k = 0; k < n; k++)
         {

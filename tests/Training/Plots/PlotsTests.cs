@@ -68,6 +68,22 @@ public class PlotsTests
     }
 
     [Fact]
+    public void ImageGrid_FitsATitleWiderThanTheGrid()
+    {
+        using var scope = torch.NewDisposeScope();
+        var path = Path.Combine(Support.TempDir("grid-title"), "grid.png");
+        const string title = "MASKED | FILLED | TRUTH";
+        Plots.ImageGrid(path, torch.zeros(6, 1, 28, 28), columns: 3, scale: 2, title: title);   // grid 3 × 58 pixels wide
+        var image = PngDecoder.Decode(File.ReadAllBytes(path));
+        Assert.True(image.Width >= Canvas.TextWidth(title), $"width {image.Width} < the title's {Canvas.TextWidth(title)}");
+        // The title is drawn whole: white pixels in its band, none in the first and last columns (the text is not cut).
+        bool White(int x, int y) => image.Pixels[(y * image.Width + x) * 3] == 255;
+        var band = Enumerable.Range(0, Canvas.TextHeight(2) + 8);
+        Assert.Contains(band, y => Enumerable.Range(0, image.Width).Any(x => White(x, y)));
+        Assert.DoesNotContain(band, y => White(0, y) || White(image.Width - 1, y));
+    }
+
+    [Fact]
     public void VolumeSlices_WritesThreeViewsPerVolume()
     {
         using var scope = torch.NewDisposeScope();
