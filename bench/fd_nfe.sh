@@ -16,7 +16,7 @@ runs=(
   "euler uniform 10" "dpmpp-2m logsnr 10" "edm-heun karras 5"
   "euler uniform 20" "dpmpp-2m logsnr 20" "edm-heun karras 10"
   "euler uniform 50" "dpmpp-2m logsnr 50" "edm-heun karras 18"
-  "em - 50" "em - 100" "em - 200"
+  "em - 50" "em - 100" "em - 200" "em - 500"
 )
 for run in "${runs[@]}"; do
   set -- $run
