@@ -25,9 +25,9 @@ public class EulerIsDdimTests
         using var ddim = DiscreteSamplers.Ddim(schedule, noise, [256, 2], g, steps, eta: 0);
 
         var taus = schedule.Respaced(steps);
-        double SigmaOf(int step) => Math.Sqrt((1 - schedule.AlphasCumprod[step]) / schedule.AlphasCumprod[step]);
-        var sigmas = taus.Reverse().Select(SigmaOf).Append(0.0).ToArray();            // σ(τ_S) > … > σ(τ_1) > 0
-        var denoiser = Denoisers.From((x, t) => noise(x, t.round().@long()), Prediction.Epsilon, new DdpmSigmas(schedule));
+        var sigmaSchedule = new DdpmSigmas(schedule);                                 // σ_k = √((1 − ᾱ_k)/ᾱ_k)
+        var sigmas = taus.Reverse().Select(step => sigmaSchedule.Sigma(step)).Append(0.0).ToArray(); // σ(τ_S) > … > σ(τ_1) > 0
+        var denoiser = Denoisers.From((x, t) => noise(x, t.round().@long()), Prediction.Epsilon, sigmaSchedule);
         using var g2 = new Generator(3);
         var prior = torch.randn([256, 2], g2) / Math.Sqrt(schedule.AlphasCumprod[taus[^1]]);
         var (euler, nfe) = SigmaSamplers.Euler(denoiser, prior, sigmas);
