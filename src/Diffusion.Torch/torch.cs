@@ -52,6 +52,17 @@ public static partial class torch
     /// </summary>
     public static unsafe string gemm_backend() => ReadString(dt_gemm_backend);
 
+    /// <summary>
+    /// How many threads the shim's own kernels (SiLU, GELU, the fused GroupNorm) run on: libtorch's intra-op thread
+    /// count when the shim was built with OpenMP, 1 when it was not (ATen's <c>parallel_for</c> is a header template
+    /// that libtorch's OpenMP backend turns into <c>#pragma omp parallel</c> in the shim's own objects).
+    /// </summary>
+    public static int kernel_threads()
+    {
+        Tensor.Check(dt_kernel_threads(out var threads), "kernel_threads");
+        return threads;
+    }
+
     /// <summary>The vector instruction set libtorch dispatches to on this CPU (e.g. "AVX2").</summary>
     public static string cpu_capability()
     {

@@ -36,6 +36,25 @@ public class RuntimeTests
         }
     }
 
+    [Fact]
+    public void The_shims_own_kernels_run_on_every_intra_op_thread()
+    {
+        // A shim built without OpenMP compiles ATen's parallel_for to a serial loop: its SiLU, GELU and GroupNorm
+        // kernels then left the other threads idle (a fifth of a bf16 U-Net step).
+        var before = torch.get_num_threads();
+        try
+        {
+            torch.set_num_threads(2);
+            Assert.Equal(2, torch.kernel_threads());
+            torch.set_num_threads(1);
+            Assert.Equal(1, torch.kernel_threads());
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+
     [Theory]
     [InlineData(4e4, 2, 1)]   // mlp-seed at batch 1: overhead-bound, one thread
     [InlineData(1e8, 2, 1)]   // a 2-D MLP step at batch 1024

@@ -44,6 +44,7 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static unsafe partial int dt_show_config(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static unsafe partial int dt_parallel_info(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static unsafe partial int dt_gemm_backend(byte* buf, int cap, out int needed);
+    [LibraryImport(Lib)] internal static partial int dt_kernel_threads(out int threads);
     // For the test that the loaded shim numbers the op codes as the generated UnaryOp/BinaryOp/ReduceOp enums do.
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int dt_opcode_name(string enumName, int code, out IntPtr name);
 }
