@@ -6,7 +6,7 @@
 #   bench/bf16_quality.sh [OUT_DIR]
 set -euo pipefail
 out=${1:-runs/bf16-quality}
-cli="dotnet $(dirname "$0")/../src/Diffusion.Cli/bin/Release/net10.0/diffusion.dll"
+cli=${DIFFUSION_CLI:-"dotnet $(dirname "$0")/../src/Diffusion.Cli/bin/Release/net10.0/diffusion.dll"}  # DIFFUSION_CLI: a copied build, so the tree can be rebuilt meanwhile
 mkdir -p "$out"
 rows="$out/rows.jsonl"
 : > "$rows"

@@ -54,6 +54,10 @@ DT_API int dt_device(TensorH t, int32_t* type, int32_t* index) {
 }
 DT_API int dt_numel(TensorH t, int64_t* out) { DT_TRY(*out = t->numel()) }
 DT_API int dt_is_contiguous(TensorH t, int32_t* out) { DT_TRY(*out = t->is_contiguous()) }
+// format: c10::MemoryFormat's value (0 contiguous, 2 channels-last, 3 channels-last 3-D), as the C# MemoryFormat enum.
+DT_API int dt_is_contiguous_as(TensorH t, int32_t format, int32_t* out) {
+  DT_TRY(*out = t->is_contiguous(static_cast<at::MemoryFormat>(format)))
+}
 DT_API int dt_data_ptr(TensorH t, void** out) { DT_TRY(*out = t->data_ptr()) }
 DT_API int dt_item_double(TensorH t, double* out) { DT_TRY(*out = t->item<double>()) }
 DT_API int dt_item_long(TensorH t, int64_t* out) { DT_TRY(*out = t->item<int64_t>()) }
@@ -108,5 +112,12 @@ DT_API int dt_to(TensorH t, int32_t dtype, int32_t device_type, int32_t device_i
   DT_TRY(*out = dt::wrap(t->to(DT_OPTS, /*non_blocking=*/false, copy != 0)))
 }
 DT_API int dt_contiguous(TensorH t, TensorH* out) { DT_TRY(*out = dt::wrap(t->contiguous())) }
+DT_API int dt_contiguous_as(TensorH t, int32_t format, TensorH* out) {
+  DT_TRY(
+      const auto f = static_cast<at::MemoryFormat>(format);
+      TORCH_CHECK(f != at::MemoryFormat::ChannelsLast || t->dim() == 4, "contiguous: channels-last needs a 4-D tensor (N, C, H, W), got ", t->sizes());
+      TORCH_CHECK(f != at::MemoryFormat::ChannelsLast3d || t->dim() == 5, "contiguous: channels-last 3-D needs a 5-D tensor (N, C, D, H, W), got ", t->sizes());
+      *out = dt::wrap(t->contiguous(f)))
+}
 DT_API int dt_clone(TensorH t, TensorH* out) { DT_TRY(*out = dt::wrap(t->clone())) }
 DT_API int dt_alias(TensorH t, TensorH* out) { DT_TRY(*out = dt::wrap(*t)) }

@@ -1,13 +1,15 @@
-// The fused GroupNorm(→SiLU) (group_norm.h) for contiguous-or-not CPU tensors (N, C, *spatial): statistics per
-// (sample, group) in float32 (norm_kernels.cpp), y = act((x − μ)·rstd·γ + β) written straight in the output type.
-// As an autograd function it saves x, μ and rstd (no activation-sized tensor beyond the input itself): backward
-// recomputes the pre-activation from x for SiLU's derivative. Double backward composes ATen's ops instead.
+// The fused GroupNorm(→SiLU) (group_norm.h) for CPU tensors (N, C, *spatial), contiguous or channels-last (a bf16
+// convolution's output): statistics per (sample, group) in float32 (norm_kernels.cpp), y = act((x − μ)·rstd·γ + β) written
+// straight in the output type and in x's layout. As an autograd function it saves x, μ and rstd (no activation-sized tensor
+// beyond the input itself): backward recomputes the pre-activation from x for SiLU's derivative. Double backward
+// composes ATen's ops instead.
 #include "shim.h"
 #include "group_norm.h"
 #include "norm_kernels.h"
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -25,6 +27,13 @@ struct Layout {
 Layout layout_of(const at::Tensor& x, int64_t groups) {
   const int64_t n = x.size(0), c = x.size(1);
   return {n, c, groups, c / groups, c == 0 ? 0 : x.numel() / std::max<int64_t>(1, n * c)};
+}
+
+// The layout the kernels read x in: channels-last rows (N, *spatial, C) when x is stored so (a bf16 convolution's output,
+// README, Precision) and not also plainly contiguous (one channel, or one position: then both layouts coincide).
+at::MemoryFormat layout_format(const at::Tensor& x) {
+  const auto f = x.dim() == 4 ? at::MemoryFormat::ChannelsLast : x.dim() == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::Contiguous;
+  return f != at::MemoryFormat::Contiguous && !x.is_contiguous() && x.is_contiguous(f) ? f : at::MemoryFormat::Contiguous;
 }
 
 const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
@@ -56,9 +65,69 @@ struct Forward {
   at::Tensor y, mean, rstd;
 };
 
-// x contiguous; weight/bias float32 (C) or undefined.
+// x channels-last contiguous (N, *spatial, C): per sample, per-channel sums give each group's statistics (the same
+// two-pass form as group_moments), then every row is normalised across its channels.
+Forward forward_rows(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t groups, double eps, bool silu,
+                     at::ScalarType output_type, at::MemoryFormat format) {
+  const auto L = layout_of(x, groups);
+  const int64_t C = L.c, S = L.positions;
+  auto y = at::empty(x.sizes(), x.options().dtype(output_type).memory_format(format));
+  auto mean = at::empty({L.n, groups}, x.options().dtype(at::kFloat));
+  auto rstd = at::empty({L.n, groups}, x.options().dtype(at::kFloat));
+  auto coefficients = at::empty({3, L.n, C}, x.options().dtype(at::kFloat));  // per (sample, channel): center, scale, shift
+  const float* gamma = floats_or_null(weight);
+  const float* beta = floats_or_null(bias);
+  float *mp = mean.data_ptr<float>(), *rp = rstd.data_ptr<float>();
+  float *center = coefficients.data_ptr<float>(), *scale = center + L.n * C, *shift = scale + L.n * C;
+  const auto m = static_cast<float>(L.size());
+  with_types(x, y, [&](auto* xp, auto* yp) {
+    at::parallel_for(0, L.n, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> sum(C), squares(C);
+      for (int64_t n = begin; n < end; ++n) {
+        const auto* xn = xp + n * S * C;
+        float* cn = center + n * C;
+        std::fill(cn, cn + C, 0.0f);
+        std::fill(sum.begin(), sum.end(), 0.0f);
+        dt::kernels::rows_sums(xn, S, C, cn, sum.data(), nullptr);
+        for (int64_t g = 0; g < groups; ++g) {  // the rough mean of each group, as the first pass of group_moments
+          float s = 0;
+          for (int64_t d = 0; d < L.channels; ++d) s += sum[g * L.channels + d];
+          std::fill(cn + g * L.channels, cn + (g + 1) * L.channels, s / m);
+        }
+        std::fill(sum.begin(), sum.end(), 0.0f);
+        std::fill(squares.begin(), squares.end(), 0.0f);
+        dt::kernels::rows_sums(xn, S, C, cn, sum.data(), squares.data());
+        for (int64_t g = 0; g < groups; ++g) {
+          float s = 0, q = 0;
+          for (int64_t d = 0; d < L.channels; ++d) {
+            s += sum[g * L.channels + d];
+            q += squares[g * L.channels + d];
+          }
+          const float mu = cn[g * L.channels] + s / m, v = (q - s * s / m) / m;
+          const float r = static_cast<float>(1.0 / std::sqrt(static_cast<double>(v > 0.0f ? v : 0.0f) + eps));
+          mp[n * groups + g] = mu;
+          rp[n * groups + g] = r;
+          std::fill(cn + g * L.channels, cn + (g + 1) * L.channels, mu);
+          affine_of(gamma, beta, g, L.channels, r, scale + n * C + g * L.channels, shift + n * C + g * L.channels);
+        }
+      }
+    });
+    // Rows of all samples in parallel; a range may span samples, whose coefficients differ.
+    at::parallel_for(0, L.n * S, std::max<int64_t>(1, grain / std::max<int64_t>(1, C)), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end;) {
+        const int64_t n = r / S, stop = std::min(end, (n + 1) * S);
+        dt::kernels::rows_apply(xp + r * C, yp + r * C, stop - r, C, center + n * C, scale + n * C, shift + n * C, silu);
+        r = stop;
+      }
+    });
+  });
+  return {y, mean, rstd};
+}
+
+// x contiguous in `format`; weight/bias float32 (C) or undefined.
 Forward forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, int64_t groups, double eps, bool silu,
-                at::ScalarType output_type) {
+                at::ScalarType output_type, at::MemoryFormat format) {
+  if (format != at::MemoryFormat::Contiguous) return forward_rows(x, weight, bias, groups, eps, silu, output_type, format);
   const auto L = layout_of(x, groups);
   auto y = at::empty(x.sizes(), x.options().dtype(output_type));
   auto mean = at::empty({L.n, groups}, x.options().dtype(at::kFloat));
@@ -92,8 +161,58 @@ struct Gradients {
 // Wu & He's GroupNorm backward with x̂ = (x − μ)·r, dz the gradient at γx̂ + β (after SiLU's derivative), M = channels·positions:
 // dx = r·γ_c·dz − r³·(x − μ)·Σ_g γ_c·dz·(x − μ) / M − r·Σ_g γ_c·dz / M;  dγ_c = Σ_n r·Σ_s dz·(x − μ);  dβ_c = Σ_n Σ_s dz.
 // Every sum is taken about μ (not as Σ dz·x − μ·Σ dz), so a large offset does not cancel away the digits.
+// The same for channels-last rows, one sample at a time (its per-channel sums, then its dx).
+Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                        const at::Tensor& mean, const at::Tensor& rstd, int64_t groups, bool silu, bool need_dx, at::MemoryFormat format) {
+  const auto L = layout_of(x, groups);
+  const int64_t C = L.c, S = L.positions;
+  auto dy = dy_in.contiguous(format);
+  auto per_sample_ds = at::zeros({L.n, C}, x.options().dtype(at::kFloat));  // r·Σ_s dz·(x − μ) per (n, c)
+  auto per_sample_db = at::zeros({L.n, C}, x.options().dtype(at::kFloat));  // Σ_s dz per (n, c)
+  at::Tensor dx = need_dx ? at::empty(x.sizes(), x.options().memory_format(format)) : at::Tensor();
+  const float* gamma = floats_or_null(weight);
+  const float* beta = floats_or_null(bias);
+  const float* mp = mean.data_ptr<float>();
+  const float* rp = rstd.data_ptr<float>();
+  float* dsp = per_sample_ds.data_ptr<float>();
+  float* dbp = per_sample_db.data_ptr<float>();
+  const auto M = static_cast<double>(L.size());
+  with_types(x, dy, [&](auto* xp, auto* gp) {
+    at::parallel_for(0, L.n, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> center(C), scale(C), shift(C), b(C), c0(C), dz(S * C);
+      for (int64_t n = begin; n < end; ++n) {
+        const int64_t offset = n * S * C;
+        float *ds = dsp + n * C, *db = dbp + n * C;
+        for (int64_t g = 0; g < groups; ++g) {
+          std::fill(center.begin() + g * L.channels, center.begin() + (g + 1) * L.channels, mp[n * groups + g]);
+          affine_of(gamma, beta, g, L.channels, rp[n * groups + g], scale.data() + g * L.channels, shift.data() + g * L.channels);
+        }
+        dt::kernels::rows_backward_sums(gp + offset, xp + offset, dz.data(), S, C, center.data(), scale.data(), shift.data(), silu, ds, db);
+        for (int64_t g = 0; g < groups; ++g) {
+          const double r = rp[n * groups + g];
+          double ds_g = 0, db_g = 0;
+          for (int64_t d = 0; d < L.channels; ++d) {
+            const int64_t c = g * L.channels + d;
+            const double ga = gamma ? gamma[c] : 1.0;
+            ds_g += ga * ds[c];
+            db_g += ga * db[c];
+          }
+          std::fill(b.begin() + g * L.channels, b.begin() + (g + 1) * L.channels, static_cast<float>(-r * r * r * ds_g / M));
+          std::fill(c0.begin() + g * L.channels, c0.begin() + (g + 1) * L.channels, static_cast<float>(-r * db_g / M));
+        }
+        // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
+        if (need_dx)
+          dt::kernels::rows_backward_dx(dz.data(), xp + offset, same_type(dx, xp) + offset, S, C, center.data(), scale.data(), b.data(), c0.data());
+        for (int64_t c = 0; c < C; ++c) ds[c] *= rp[n * groups + c / L.channels];
+      }
+    });
+  });
+  return {dx, weight.defined() ? per_sample_ds.sum(0) : at::Tensor(), bias.defined() ? per_sample_db.sum(0) : at::Tensor()};
+}
+
 Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                   const at::Tensor& mean, const at::Tensor& rstd, int64_t groups, bool silu, bool need_dx) {
+                   const at::Tensor& mean, const at::Tensor& rstd, int64_t groups, bool silu, bool need_dx, at::MemoryFormat format) {
+  if (format != at::MemoryFormat::Contiguous) return backward_rows(dy_in, x, weight, bias, mean, rstd, groups, silu, need_dx, format);
   const auto L = layout_of(x, groups);
   auto dy = dy_in.contiguous();
   auto per_sample_ds = at::empty({L.n, L.c}, x.options().dtype(at::kFloat));  // r·Σ_s dz·(x − μ) per (n, c)
@@ -142,7 +261,8 @@ struct FusedGroupNorm : public torch::autograd::Function<FusedGroupNorm> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const c10::optional<at::Tensor>& gamma,
                             const c10::optional<at::Tensor>& beta, int64_t groups, double eps, bool silu, int64_t output_type) {
     const auto weight = gamma.value_or(at::Tensor()), bias = beta.value_or(at::Tensor());
-    auto f = ::forward(x.contiguous(), weight, bias, groups, eps, silu, static_cast<at::ScalarType>(output_type));
+    const auto format = layout_format(x);
+    auto f = ::forward(x.contiguous(format), weight, bias, groups, eps, silu, static_cast<at::ScalarType>(output_type), format);
     // x itself (not a contiguous copy), so a double backward can reach it through its graph.
     ctx->save_for_backward({x, weight, bias, f.mean, f.rstd});
     ctx->saved_data["groups"] = groups;
@@ -177,7 +297,8 @@ struct FusedGroupNorm : public torch::autograd::Function<FusedGroupNorm> {
       return {dx, dweight, dbias, {}, {}, {}, {}};
     }
     // Gradients for every defined input (autograd drops those nobody asked for); γ's and β's are cheap by-products.
-    auto g = ::backward(grads[0].to(output_type), x.contiguous(), weight, bias, saved[3], saved[4], groups, silu, x.requires_grad());
+    const auto format = layout_format(x);
+    auto g = ::backward(grads[0].to(output_type), x.contiguous(format), weight, bias, saved[3], saved[4], groups, silu, x.requires_grad(), format);
     return {g.dx, g.dweight, g.dbias, {}, {}, {}, {}};
   }
 };
@@ -212,6 +333,7 @@ at::Tensor group_norm_fused(const at::Tensor& x, int64_t groups, const at::Tenso
   const bool grad = at::GradMode::is_enabled() &&
                     (x.requires_grad() || (w.defined() && w.requires_grad()) || (b.defined() && b.requires_grad()));
   if (grad) return FusedGroupNorm::apply(x, opt_defined(w), opt_defined(b), groups, eps, silu, static_cast<int64_t>(output_type));
-  return ::forward(x.contiguous(), w, b, groups, eps, silu, output_type).y;
+  const auto format = layout_format(x);
+  return ::forward(x.contiguous(format), w, b, groups, eps, silu, output_type, format).y;
 }
 }  // namespace dt

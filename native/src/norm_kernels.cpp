@@ -156,6 +156,121 @@ DT_ALWAYS_INLINE void backward_dx(const float* __restrict dz, const T* __restric
     for (int64_t s = 0; s < positions; ++s) put(dx + o + s, ac * dz[o + s] + b * (value(x[o + s]) - mean) + c0);
   }
 }
+
+// ---- channels-last rows ----
+// Rows are summed in blocks of `block` into a per-channel partial that is then added to the running total, so each
+// float32 sum grows by ~block + rows/block terms rather than `rows` (784 at 28×28, 32,768 in a 32³ volume).
+constexpr int64_t block = 32;
+
+template <class T>
+DT_ALWAYS_INLINE void rows_sums_of(const T* __restrict x, int64_t rows, int64_t channels, const float* __restrict center,
+                                   float* __restrict sum, float* __restrict squares) {
+  float part_s[chunk], part_q[chunk];
+  for (int64_t c0 = 0; c0 < channels; c0 += chunk) {  // a slice of at most `chunk` channels at a time
+    const int64_t w = channels - c0 < chunk ? channels - c0 : chunk;
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+      const int64_t r1 = rows - r0 < block ? rows : r0 + block;
+      for (int64_t c = 0; c < w; ++c) part_s[c] = part_q[c] = 0.0f;
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* __restrict xr = x + r * channels + c0;
+        if (squares) {
+          for (int64_t c = 0; c < w; ++c) {
+            const float d = value(xr[c]) - center[c0 + c];
+            part_s[c] += d;
+            part_q[c] += d * d;
+          }
+        } else {
+          for (int64_t c = 0; c < w; ++c) part_s[c] += value(xr[c]) - center[c0 + c];
+        }
+      }
+      for (int64_t c = 0; c < w; ++c) sum[c0 + c] += part_s[c];
+      if (squares)
+        for (int64_t c = 0; c < w; ++c) squares[c0 + c] += part_q[c];
+    }
+  }
+}
+
+template <class T, class O>
+DT_ALWAYS_INLINE void rows_apply_of(const T* __restrict x, O* __restrict y, int64_t rows, int64_t channels, const float* __restrict center,
+                                    const float* __restrict scale, const float* __restrict shift, bool silu) {
+  alignas(64) float in[chunk], out[chunk];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
+      const int64_t w = channels - c0 < chunk ? channels - c0 : chunk;
+      const T* xc = x + r * channels + c0;
+      O* yc = y + r * channels + c0;
+      const float *__restrict m = center + c0, *__restrict a = scale + c0, *__restrict b = shift + c0;
+      if (!silu) {
+        for (int64_t c = 0; c < w; ++c) put(yc + c, (value(xc[c]) - m[c]) * a[c] + b[c]);
+        continue;
+      }
+      // As in apply(): the SiLU loop on float32 arrays only.
+      const float* __restrict xs = as_floats(xc, w, in);
+      float* __restrict ys;
+      if constexpr (std::is_same_v<O, float>) ys = yc;
+      else ys = out;
+      for (int64_t c = 0; c < w; ++c) {
+        const float z = (xs[c] - m[c]) * a[c] + b[c];
+        ys[c] = z * sigmoid(z);
+      }
+      if constexpr (!std::is_same_v<O, float>)
+        for (int64_t c = 0; c < w; ++c) put(yc + c, out[c]);
+    }
+  }
+}
+
+template <class G, class T>
+DT_ALWAYS_INLINE void rows_backward_sums_of(const G* __restrict dy, const T* __restrict x, float* __restrict dz, int64_t rows,
+                                            int64_t channels, const float* __restrict center, const float* __restrict scale,
+                                            const float* __restrict shift, bool silu, float* __restrict ds, float* __restrict db) {
+  alignas(64) float xin[chunk], gin[chunk], part_s[chunk], part_b[chunk];
+  for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
+    const int64_t w = channels - c0 < chunk ? channels - c0 : chunk;
+    const float *__restrict m = center + c0, *__restrict a = scale + c0, *__restrict b = shift + c0;
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+      const int64_t r1 = rows - r0 < block ? rows : r0 + block;
+      for (int64_t c = 0; c < w; ++c) part_s[c] = part_b[c] = 0.0f;
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t o = r * channels + c0;
+        const float* __restrict xs = as_floats(x + o, w, xin);
+        const float* __restrict gs = as_floats(dy + o, w, gin);
+        float* __restrict dzs = dz + o;
+        if (silu) {
+          for (int64_t c = 0; c < w; ++c) {
+            const float d = xs[c] - m[c];
+            const float z = d * a[c] + b[c];
+            const float sg = sigmoid(z);
+            const float g = gs[c] * sg * (1.0f + z * (1.0f - sg));
+            dzs[c] = g;
+            part_s[c] += g * d;
+            part_b[c] += g;
+          }
+        } else {
+          for (int64_t c = 0; c < w; ++c) {
+            const float g = gs[c];
+            dzs[c] = g;
+            part_s[c] += g * (xs[c] - m[c]);
+            part_b[c] += g;
+          }
+        }
+      }
+      for (int64_t c = 0; c < w; ++c) {
+        ds[c0 + c] += part_s[c];
+        db[c0 + c] += part_b[c];
+      }
+    }
+  }
+}
+
+template <class T>
+DT_ALWAYS_INLINE void rows_backward_dx_of(const float* __restrict dz, const T* __restrict x, T* __restrict dx, int64_t rows,
+                                          int64_t channels, const float* __restrict center, const float* __restrict a,
+                                          const float* __restrict b, const float* __restrict c0) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t o = r * channels;
+    for (int64_t c = 0; c < channels; ++c) put(dx + o + c, a[c] * dz[o + c] + b[c] * (value(x[o + c]) - center[c]) + c0[c]);
+  }
+}
 }  // namespace
 
 namespace dt::kernels {
@@ -192,5 +307,44 @@ DT_CLONES void group_backward_dx(const float* dz, const float* x, float* dx, int
 DT_CLONES void group_backward_dx(const float* dz, const uint16_t* x, uint16_t* dx, int64_t channels, int64_t positions,
                                  float mean, const float* a, float b, float c0) {
   backward_dx(dz, x, dx, channels, positions, mean, a, b, c0);
+}
+
+DT_CLONES void rows_sums(const float* x, int64_t rows, int64_t channels, const float* center, float* sum, float* squares) {
+  rows_sums_of(x, rows, channels, center, sum, squares);
+}
+DT_CLONES void rows_sums(const uint16_t* x, int64_t rows, int64_t channels, const float* center, float* sum, float* squares) {
+  rows_sums_of(x, rows, channels, center, sum, squares);
+}
+
+#define DT_ROWS_APPLY(T, O)                                                                                        \
+  DT_CLONES void rows_apply(const T* x, O* y, int64_t rows, int64_t channels, const float* center,                 \
+                            const float* scale, const float* shift, bool silu) {                                   \
+    rows_apply_of(x, y, rows, channels, center, scale, shift, silu);                                               \
+  }
+DT_ROWS_APPLY(float, float)
+DT_ROWS_APPLY(float, uint16_t)
+DT_ROWS_APPLY(uint16_t, float)
+DT_ROWS_APPLY(uint16_t, uint16_t)
+#undef DT_ROWS_APPLY
+
+#define DT_ROWS_SUMS(G, T)                                                                                          \
+  DT_CLONES void rows_backward_sums(const G* dy, const T* x, float* dz, int64_t rows, int64_t channels,            \
+                                    const float* center, const float* scale, const float* shift, bool silu,        \
+                                    float* ds, float* db) {                                                         \
+    rows_backward_sums_of(dy, x, dz, rows, channels, center, scale, shift, silu, ds, db);                           \
+  }
+DT_ROWS_SUMS(float, float)
+DT_ROWS_SUMS(uint16_t, float)
+DT_ROWS_SUMS(float, uint16_t)
+DT_ROWS_SUMS(uint16_t, uint16_t)
+#undef DT_ROWS_SUMS
+
+DT_CLONES void rows_backward_dx(const float* dz, const float* x, float* dx, int64_t rows, int64_t channels, const float* center,
+                                const float* a, const float* b, const float* c0) {
+  rows_backward_dx_of(dz, x, dx, rows, channels, center, a, b, c0);
+}
+DT_CLONES void rows_backward_dx(const float* dz, const uint16_t* x, uint16_t* dx, int64_t rows, int64_t channels,
+                                const float* center, const float* a, const float* b, const float* c0) {
+  rows_backward_dx_of(dz, x, dx, rows, channels, center, a, b, c0);
 }
 }  // namespace dt::kernels

@@ -25,4 +25,28 @@ void group_backward_sums(const uint16_t* dy, const uint16_t* x, float* dz, int64
 // Backward, second pass: dx[c, s] = a[c]·dz[c, s] + b·(x[c, s] − mean) + c0.
 void group_backward_dx(const float* dz, const float* x, float* dx, int64_t channels, int64_t positions, float mean, const float* a, float b, float c0);
 void group_backward_dx(const float* dz, const uint16_t* x, uint16_t* dx, int64_t channels, int64_t positions, float mean, const float* a, float b, float c0);
+
+// Channels-last rows (N, *spatial, C): `rows` positions of `channels` contiguous elements, every per-channel array of
+// length `channels`; the loops run across the channels of a row, so they vectorise as the NCHW ones run along positions.
+// The group statistics are formed from per-channel sums (group_norm.cpp), taken in float32 in blocks of rows.
+
+// sum[c] += Σ_r (x[r, c] − center[c]) and, when squares is given, squares[c] += Σ_r (x[r, c] − center[c])².
+void rows_sums(const float* x, int64_t rows, int64_t channels, const float* center, float* sum, float* squares);
+void rows_sums(const uint16_t* x, int64_t rows, int64_t channels, const float* center, float* sum, float* squares);
+
+// y[r, c] = act((x[r, c] − center[c])·scale[c] + shift[c]).
+void rows_apply(const float* x, float* y, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu);
+void rows_apply(const float* x, uint16_t* y, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu);
+void rows_apply(const uint16_t* x, float* y, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu);
+void rows_apply(const uint16_t* x, uint16_t* y, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu);
+
+// dz = dy·act′(z) (z recomputed from x, written to dz: rows·channels float32), ds[c] += Σ_r dz·(x − center[c]), db[c] += Σ_r dz.
+void rows_backward_sums(const float* dy, const float* x, float* dz, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu, float* ds, float* db);
+void rows_backward_sums(const uint16_t* dy, const float* x, float* dz, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu, float* ds, float* db);
+void rows_backward_sums(const float* dy, const uint16_t* x, float* dz, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu, float* ds, float* db);
+void rows_backward_sums(const uint16_t* dy, const uint16_t* x, float* dz, int64_t rows, int64_t channels, const float* center, const float* scale, const float* shift, bool silu, float* ds, float* db);
+
+// dx[r, c] = a[c]·dz[r, c] + b[c]·(x[r, c] − center[c]) + c0[c].
+void rows_backward_dx(const float* dz, const float* x, float* dx, int64_t rows, int64_t channels, const float* center, const float* a, const float* b, const float* c0);
+void rows_backward_dx(const float* dz, const uint16_t* x, uint16_t* dx, int64_t rows, int64_t channels, const float* center, const float* a, const float* b, const float* c0);
 }  // namespace dt::kernels

@@ -122,6 +122,9 @@ public sealed partial class Tensor
 
     public Tensor contiguous() => Wrap(dt_contiguous(Handle, out var r), r, "contiguous", this);
 
+    /// <summary>This tensor stored densely in <paramref name="format"/> (itself when it already is); shape and values are unchanged.</summary>
+    public Tensor contiguous(MemoryFormat format) => Wrap(dt_contiguous_as(Handle, (int)format, out var r), r, $"contiguous({format})", this);
+
     /// <summary>A new handle to the same tensor (shares storage and autograd identity).</summary>
     public Tensor alias() => Wrap(dt_alias(Handle, out var r), r, "alias", this);
 

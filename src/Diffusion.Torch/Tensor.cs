@@ -108,6 +108,13 @@ public sealed partial class Tensor : IDisposable
         return c != 0;
     }
 
+    /// <summary>Whether the elements lie densely in <paramref name="format"/>'s order (channels-last: (N, *spatial, C)).</summary>
+    public bool is_contiguous(MemoryFormat format)
+    {
+        Check(dt_is_contiguous_as(Handle, (int)format, out var c), "is_contiguous", this);
+        return c != 0;
+    }
+
     /// <summary>"[2, 3] float32" — used in error messages and summaries.</summary>
     public string Describe()
     {

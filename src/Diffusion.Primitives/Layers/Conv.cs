@@ -52,7 +52,20 @@ public static class Conv
     /// </summary>
     public static Tensor Forward(ConvSpec s, Params w, Tensor x) => s.Transposed
         ? F.convolution(Precisions.InFloat32(x), w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], true, [0], 1, $"conv_transpose{s.Rank}d")
-        : F.convolution(w.ComputeInput(x), w.Compute("weight"), w.ComputeOptional("bias"), s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
+        : F.convolution(Input(s, w, x), w.Compute("weight"), w.ComputeOptional("bias"), s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
+
+    /// <summary>
+    /// x in the compute type; under bf16 a 2-D convolution also reads it channels-last, (N, H, W, C). oneDNN's bfloat16
+    /// kernels take that layout as it is, where an NCHW activation is reordered into oneDNN's blocked layout and the
+    /// result back on every call, forward and backward (17 % of a unet28 bf16 step, README, Performance); the output is
+    /// channels-last too, so the norms (the fused kernel reads either layout), sums and the next convolution keep it.
+    /// ATen 1.13 has no channels-last path for 3-D convolutions, so those stay as they are.
+    /// </summary>
+    private static Tensor Input(ConvSpec s, Params w, Tensor x)
+    {
+        var input = w.ComputeInput(x);
+        return w.Precision == Precision.BF16 && s.Rank == 2 ? input.contiguous(MemoryFormat.ChannelsLast) : input;
+    }
 
     public static Tensor Forward(this Leaf<ConvSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
 }

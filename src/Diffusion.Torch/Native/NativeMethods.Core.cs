@@ -19,6 +19,7 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_device(TensorHandle t, out int type, out int index);
     [LibraryImport(Lib)] internal static partial int dt_numel(TensorHandle t, out long numel);
     [LibraryImport(Lib)] internal static partial int dt_is_contiguous(TensorHandle t, out int contiguous);
+    [LibraryImport(Lib)] internal static partial int dt_is_contiguous_as(TensorHandle t, int format, out int contiguous);
     [LibraryImport(Lib)] internal static partial int dt_data_ptr(TensorHandle t, out IntPtr data);
     [LibraryImport(Lib)] internal static partial int dt_item_double(TensorHandle t, out double value);
     [LibraryImport(Lib)] internal static partial int dt_item_long(TensorHandle t, out long value);
@@ -36,6 +37,7 @@ internal static partial class NativeMethods
 
     [LibraryImport(Lib)] internal static partial int dt_to(TensorHandle t, int dtype, int deviceType, int deviceIndex, int copy, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_contiguous(TensorHandle t, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int dt_contiguous_as(TensorHandle t, int format, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_clone(TensorHandle t, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int dt_alias(TensorHandle t, out IntPtr result);
 }

@@ -58,19 +58,28 @@ public class FusedGroupNormTests
                 $"{context}: element {k} is {actual[k]:R}, expected {expected[k]:R} (tolerance {tolerance(k):E2})");
     }
 
-    public static TheoryData<ScalarType, ScalarType, bool, double> Cases()
+    public static TheoryData<ScalarType, ScalarType, bool, double, bool> Cases()
     {
-        var data = new TheoryData<ScalarType, ScalarType, bool, double>();
+        var data = new TheoryData<ScalarType, ScalarType, bool, double, bool>();
         foreach (var (input, output) in new[] { (ScalarType.Float32, ScalarType.Float32), (ScalarType.BFloat16, ScalarType.BFloat16), (ScalarType.Float32, ScalarType.BFloat16) })
             foreach (var silu in new[] { false, true })
                 foreach (var offset in new[] { 0.0, 300.0 })
-                    data.Add(input, output, silu, offset);
+                    foreach (var channelsLast in new[] { false, true })
+                        data.Add(input, output, silu, offset, channelsLast);
         return data;
     }
 
+    /// <summary>x stored channels-last, (N, *spatial, C), as a bf16 convolution writes it; null for a shape without spatial dims.</summary>
+    private static Tensor? ChannelsLast(Tensor x) => x.dim() switch
+    {
+        4 => x.contiguous(MemoryFormat.ChannelsLast),
+        5 => x.contiguous(MemoryFormat.ChannelsLast3d),
+        _ => null,
+    };
+
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Value_and_gradients_match_float64_aten(ScalarType input, ScalarType output, bool silu, double offset)
+    public void Value_and_gradients_match_float64_aten(ScalarType input, ScalarType output, bool silu, double offset, bool channelsLast)
     {
         long[][] shapes = [[2, 64, 5, 7], [2, 64, 3, 4, 5], [3, 64]]; // 2-D and 3-D spatial, and none (one position per channel)
         int[] groupings = [1, 32, 64];                                   // LayerNorm-like, the usual 32, InstanceNorm-like
@@ -80,8 +89,13 @@ public class FusedGroupNormTests
                 foreach (var affine in new[] { false, true })
                 {
                     using var scope = torch.NewDisposeScope();
-                    var context = $"{input}→{output} silu={silu} offset={offset} shape=[{string.Join(", ", shape)}] groups={groups} affine={affine}";
+                    var context = $"{input}→{output} silu={silu} offset={offset} shape=[{string.Join(", ", shape)}] groups={groups} affine={affine} channels-last={channelsLast}";
                     var x = (torch.randn(shape, g) + offset).to(input);          // mean ≈ offset, std ≈ 1
+                    if (channelsLast)
+                    {
+                        if (ChannelsLast(x) is not { } stored) continue; // (N, C): no spatial dims to put the channels after
+                        x = stored;
+                    }
                     var channels = shape[1];
                     Tensor? w = affine ? torch.randn([channels], g) * 0.5 + 1 : null;
                     Tensor? b = affine ? torch.randn([channels], g) * 0.5 : null;
@@ -90,7 +104,8 @@ public class FusedGroupNormTests
                     var exact = Reference(x, w, b, groups, silu, dy);
 
                     // Per group g (float64): μ_g and r_g = 1/√(σ²_g + ε). Float32's μ costs |μ_g|·r_g·u₃₂ relative to σ_g, and
-                    // each sum of the M elements of a group is good to (M/16 + 16)·u₃₂ of its terms' magnitudes.
+                    // each sum of the M elements of a group is good to (M/16 + 16)·u₃₂ of its terms' magnitudes — channels-last:
+                    // per channel in blocks of 32 positions, then over blocks and over the group's channels.
                     var n = (int)shape[0];
                     var perGroup = (int)(x.numel() / (n * groups));
                     var positions = perGroup / (int)(channels / groups);
@@ -98,7 +113,8 @@ public class FusedGroupNormTests
                     var mu = TensorAssert.Values(grouped.mean([1]));
                     var r = TensorAssert.Values((grouped.var(1, unbiased: false) + Eps).rsqrt());
                     var xhatMax = TensorAssert.Values(((grouped - grouped.mean([1], keepdim: true)).abs().amax([1]))).Select((d, k) => d * r[k]).ToArray();
-                    double Arithmetic(int group) => (perGroup / 16.0 + 16 + Math.Abs(mu[group]) * r[group]) * U32;
+                    var terms = channelsLast ? Math.Min(positions, 32) + positions / 32.0 + channels / groups : perGroup / 16.0;
+                    double Arithmetic(int group) => (terms + 16 + Math.Abs(mu[group]) * r[group]) * U32;
                     var gammaMax = w is null ? 1 : TensorAssert.Values(w.abs()).Max();
                     var u = Unit(output);
 
@@ -117,11 +133,35 @@ public class FusedGroupNormTests
                         // dγ_c = Σ_{n,s} dz·x̂ and dβ_c = Σ_{n,s} dz: N·positions terms of size ≤ max|dz|·max|x̂| (and max|dz|),
                         // summed in 16 lanes per sample, then over the N samples.
                         var worst = Enumerable.Range(0, n * groups).Max(Arithmetic) + (n + 4) * U32;
-                        var terms = (double)n * positions * dzMax;
-                        Within(exact.Dw!, ours.Dw!, _ => 8 * worst * terms * (1 + xhatMax.Max()), context + " dγ");
-                        Within(exact.Db!, ours.Db!, _ => 8 * worst * terms, context + " dβ");
+                        var sum = (double)n * positions * dzMax;
+                        Within(exact.Dw!, ours.Dw!, _ => 8 * worst * sum * (1 + xhatMax.Max()), context + " dγ");
+                        Within(exact.Db!, ours.Db!, _ => 8 * worst * sum, context + " dβ");
                     }
                 }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Channels_last_input_gives_a_channels_last_result_equal_to_the_contiguous_ones(bool silu)
+    {
+        // The layout a bf16 convolution writes (README, Precision): the kernel keeps it, and sums in another order only.
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(19);
+        var x = torch.randn([3, 64, 9, 7], g).to(ScalarType.BFloat16);
+        var w = torch.randn([64], g);
+        var b = torch.randn([64], g);
+        var dy = torch.randn([3, 64, 9, 7], g).to(ScalarType.BFloat16);
+        var stored = x.contiguous(MemoryFormat.ChannelsLast);
+        Assert.False(stored.is_contiguous());
+        Assert.True(F.group_norm(stored, 32, w, b, Eps, silu, ScalarType.BFloat16).is_contiguous(MemoryFormat.ChannelsLast));
+        var last = Fused(stored, w, b, 32, silu, ScalarType.BFloat16, dy.contiguous(MemoryFormat.ChannelsLast));
+        var first = Fused(x, w, b, 32, silu, ScalarType.BFloat16, dy);
+        // Both round to bfloat16 at the end: at most one unit of its last place apart (plus float32 noise in the sums).
+        Within(first.Y, last.Y, k => 2 * UBf16 * Math.Abs(first.Y[k]) + 1e-5, "y");
+        Within(first.Dx, last.Dx, k => 2 * UBf16 * Math.Abs(first.Dx[k]) + 1e-4, "dx");
+        Within(first.Dw!, last.Dw!, k => 1e-4 * (1 + Math.Abs(first.Dw![k])), "dγ");
+        Within(first.Db!, last.Db!, k => 1e-4 * (1 + Math.Abs(first.Db![k])), "dβ");
     }
 
     [Fact]
