@@ -158,64 +158,107 @@ DT_ALWAYS_INLINE void backward_dx(const float* __restrict dz, const T* __restric
 }
 
 // ---- channels-last rows ----
-// Rows are summed in blocks of `block` into a per-channel partial that is then added to the running total, so each
-// float32 sum grows by ~block + rows/block terms rather than `rows` (784 at 28×28, 32,768 in a 32³ volume).
+// A row holds `channels` contiguous elements, one per channel. When a row fits in `chunk`, `per` whole rows form one
+// flat tile of per·channels elements, and the per-channel coefficients are repeated along the tile, so a tile is one
+// plain vector loop (a row of 64 channels alone is too short to run at speed: a loop of 4 vectors plus its set-up);
+// wider rows are cut into slices of `chunk` channels, one row at a time. Sums are kept per tile slot and folded into
+// the channel totals every `block` tiles, so each float32 sum grows by ~block + rows/(per·block) + per terms.
 constexpr int64_t block = 32;
+
+// The tiling of rows × channels: slices of ≤ chunk channels, `per` rows at a time.
+struct Tiles {
+  int64_t rows, channels;
+  int64_t width(int64_t c0) const { return channels - c0 < chunk ? channels - c0 : chunk; }
+  int64_t per(int64_t w) const { return w == channels ? chunk / channels : 1; }  // rows per tile (whole rows only)
+};
+
+// Repeats coefficient c[c0 .. c0 + w) `per` times into t.
+DT_ALWAYS_INLINE void repeat(const float* __restrict c, int64_t c0, int64_t w, int64_t per, float* __restrict t) {
+  for (int64_t k = 0; k < per; ++k)
+    for (int64_t j = 0; j < w; ++j) t[k * w + j] = c[c0 + j];
+}
+
+// Adds the tile-slot sums acc[0 .. per·w) into total[c0 .. c0 + w) and clears them.
+DT_ALWAYS_INLINE void fold_into(float* __restrict acc, int64_t w, int64_t per, float* __restrict total, int64_t c0) {
+  for (int64_t k = 0; k < per; ++k)
+    for (int64_t j = 0; j < w; ++j) {
+      total[c0 + j] += acc[k * w + j];
+      acc[k * w + j] = 0.0f;
+    }
+}
+
+// Calls body(offset, n) for the flat runs of one slice [c0, c0 + w): n = (rows in the tile)·w elements from x + offset
+// when whole rows tile (w == channels), else one row's slice; after every `block` tiles and at the end, flush().
+template <class Body, class Flush>
+DT_ALWAYS_INLINE void for_tiles(const Tiles& t, int64_t c0, int64_t w, Body body, Flush flush) {
+  const int64_t per = t.per(w);
+  int64_t since = 0;
+  for (int64_t r0 = 0; r0 < t.rows; r0 += per) {
+    const int64_t n = (t.rows - r0 < per ? t.rows - r0 : per) * w;
+    body(r0 * t.channels + c0, n);
+    if (++since == block) {
+      flush();
+      since = 0;
+    }
+  }
+  flush();
+}
 
 template <class T>
 DT_ALWAYS_INLINE void rows_sums_of(const T* __restrict x, int64_t rows, int64_t channels, const float* __restrict center,
                                    float* __restrict sum, float* __restrict squares) {
-  float part_s[chunk], part_q[chunk];
-  for (int64_t c0 = 0; c0 < channels; c0 += chunk) {  // a slice of at most `chunk` channels at a time
-    const int64_t w = channels - c0 < chunk ? channels - c0 : chunk;
-    for (int64_t r0 = 0; r0 < rows; r0 += block) {
-      const int64_t r1 = rows - r0 < block ? rows : r0 + block;
-      for (int64_t c = 0; c < w; ++c) part_s[c] = part_q[c] = 0.0f;
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* __restrict xr = x + r * channels + c0;
-        if (squares) {
-          for (int64_t c = 0; c < w; ++c) {
-            const float d = value(xr[c]) - center[c0 + c];
-            part_s[c] += d;
-            part_q[c] += d * d;
-          }
-        } else {
-          for (int64_t c = 0; c < w; ++c) part_s[c] += value(xr[c]) - center[c0 + c];
+  const Tiles t{rows, channels};
+  alignas(64) float m[chunk], acc_s[chunk] = {}, acc_q[chunk] = {};
+  for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
+    const int64_t w = t.width(c0), per = t.per(w);
+    repeat(center, c0, w, per, m);
+    for_tiles(t, c0, w, [&](int64_t o, int64_t n) {
+      const T* __restrict xs = x + o;
+      if (squares) {
+        for (int64_t k = 0; k < n; ++k) {
+          const float d = value(xs[k]) - m[k];
+          acc_s[k] += d;
+          acc_q[k] += d * d;
         }
+      } else {
+        for (int64_t k = 0; k < n; ++k) acc_s[k] += value(xs[k]) - m[k];
       }
-      for (int64_t c = 0; c < w; ++c) sum[c0 + c] += part_s[c];
-      if (squares)
-        for (int64_t c = 0; c < w; ++c) squares[c0 + c] += part_q[c];
-    }
+    }, [&] {
+      fold_into(acc_s, w, per, sum, c0);
+      if (squares) fold_into(acc_q, w, per, squares, c0);
+    });
   }
 }
 
 template <class T, class O>
 DT_ALWAYS_INLINE void rows_apply_of(const T* __restrict x, O* __restrict y, int64_t rows, int64_t channels, const float* __restrict center,
                                     const float* __restrict scale, const float* __restrict shift, bool silu) {
-  alignas(64) float in[chunk], out[chunk];
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
-      const int64_t w = channels - c0 < chunk ? channels - c0 : chunk;
-      const T* xc = x + r * channels + c0;
-      O* yc = y + r * channels + c0;
-      const float *__restrict m = center + c0, *__restrict a = scale + c0, *__restrict b = shift + c0;
+  const Tiles t{rows, channels};
+  alignas(64) float m[chunk], a[chunk], b[chunk], in[chunk], out[chunk];
+  for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
+    const int64_t w = t.width(c0), per = t.per(w);
+    repeat(center, c0, w, per, m);
+    repeat(scale, c0, w, per, a);
+    repeat(shift, c0, w, per, b);
+    for_tiles(t, c0, w, [&](int64_t o, int64_t n) {
+      const T* xc = x + o;
+      O* yc = y + o;
       if (!silu) {
-        for (int64_t c = 0; c < w; ++c) put(yc + c, (value(xc[c]) - m[c]) * a[c] + b[c]);
-        continue;
+        for (int64_t k = 0; k < n; ++k) put(yc + k, (value(xc[k]) - m[k]) * a[k] + b[k]);
+        return;
       }
       // As in apply(): the SiLU loop on float32 arrays only.
-      const float* __restrict xs = as_floats(xc, w, in);
+      const float* __restrict xs = as_floats(xc, n, in);
       float* __restrict ys;
       if constexpr (std::is_same_v<O, float>) ys = yc;
       else ys = out;
-      for (int64_t c = 0; c < w; ++c) {
-        const float z = (xs[c] - m[c]) * a[c] + b[c];
-        ys[c] = z * sigmoid(z);
+      for (int64_t k = 0; k < n; ++k) {
+        const float z = (xs[k] - m[k]) * a[k] + b[k];
+        ys[k] = z * sigmoid(z);
       }
       if constexpr (!std::is_same_v<O, float>)
-        for (int64_t c = 0; c < w; ++c) put(yc + c, out[c]);
-    }
+        for (int64_t k = 0; k < n; ++k) put(yc + k, out[k]);
+    }, [] {});
   }
 }
 
@@ -223,42 +266,39 @@ template <class G, class T>
 DT_ALWAYS_INLINE void rows_backward_sums_of(const G* __restrict dy, const T* __restrict x, float* __restrict dz, int64_t rows,
                                             int64_t channels, const float* __restrict center, const float* __restrict scale,
                                             const float* __restrict shift, bool silu, float* __restrict ds, float* __restrict db) {
-  alignas(64) float xin[chunk], gin[chunk], part_s[chunk], part_b[chunk];
+  const Tiles t{rows, channels};
+  alignas(64) float m[chunk], a[chunk], b[chunk], xin[chunk], gin[chunk], acc_s[chunk] = {}, acc_b[chunk] = {};
   for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
-    const int64_t w = channels - c0 < chunk ? channels - c0 : chunk;
-    const float *__restrict m = center + c0, *__restrict a = scale + c0, *__restrict b = shift + c0;
-    for (int64_t r0 = 0; r0 < rows; r0 += block) {
-      const int64_t r1 = rows - r0 < block ? rows : r0 + block;
-      for (int64_t c = 0; c < w; ++c) part_s[c] = part_b[c] = 0.0f;
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t o = r * channels + c0;
-        const float* __restrict xs = as_floats(x + o, w, xin);
-        const float* __restrict gs = as_floats(dy + o, w, gin);
-        float* __restrict dzs = dz + o;
-        if (silu) {
-          for (int64_t c = 0; c < w; ++c) {
-            const float d = xs[c] - m[c];
-            const float z = d * a[c] + b[c];
-            const float sg = sigmoid(z);
-            const float g = gs[c] * sg * (1.0f + z * (1.0f - sg));
-            dzs[c] = g;
-            part_s[c] += g * d;
-            part_b[c] += g;
-          }
-        } else {
-          for (int64_t c = 0; c < w; ++c) {
-            const float g = gs[c];
-            dzs[c] = g;
-            part_s[c] += g * (xs[c] - m[c]);
-            part_b[c] += g;
-          }
+    const int64_t w = t.width(c0), per = t.per(w);
+    repeat(center, c0, w, per, m);
+    repeat(scale, c0, w, per, a);
+    repeat(shift, c0, w, per, b);
+    for_tiles(t, c0, w, [&](int64_t o, int64_t n) {
+      const float* __restrict xs = as_floats(x + o, n, xin);
+      const float* __restrict gs = as_floats(dy + o, n, gin);
+      float* __restrict dzs = dz + o;
+      if (silu) {
+        for (int64_t k = 0; k < n; ++k) {
+          const float d = xs[k] - m[k];
+          const float z = d * a[k] + b[k];
+          const float sg = sigmoid(z);
+          const float g = gs[k] * sg * (1.0f + z * (1.0f - sg));
+          dzs[k] = g;
+          acc_s[k] += g * d;
+          acc_b[k] += g;
+        }
+      } else {
+        for (int64_t k = 0; k < n; ++k) {
+          const float g = gs[k];
+          dzs[k] = g;
+          acc_s[k] += g * (xs[k] - m[k]);
+          acc_b[k] += g;
         }
       }
-      for (int64_t c = 0; c < w; ++c) {
-        ds[c0 + c] += part_s[c];
-        db[c0 + c] += part_b[c];
-      }
-    }
+    }, [&] {
+      fold_into(acc_s, w, per, ds, c0);
+      fold_into(acc_b, w, per, db, c0);
+    });
   }
 }
 
@@ -266,9 +306,17 @@ template <class T>
 DT_ALWAYS_INLINE void rows_backward_dx_of(const float* __restrict dz, const T* __restrict x, T* __restrict dx, int64_t rows,
                                           int64_t channels, const float* __restrict center, const float* __restrict a,
                                           const float* __restrict b, const float* __restrict c0) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t o = r * channels;
-    for (int64_t c = 0; c < channels; ++c) put(dx + o + c, a[c] * dz[o + c] + b[c] * (value(x[o + c]) - center[c]) + c0[c]);
+  const Tiles t{rows, channels};
+  alignas(64) float m[chunk], ta[chunk], tb[chunk], tc[chunk];
+  for (int64_t first = 0; first < channels; first += chunk) {
+    const int64_t w = t.width(first), per = t.per(w);
+    repeat(center, first, w, per, m);
+    repeat(a, first, w, per, ta);
+    repeat(b, first, w, per, tb);
+    repeat(c0, first, w, per, tc);
+    for_tiles(t, first, w, [&](int64_t o, int64_t n) {
+      for (int64_t k = 0; k < n; ++k) put(dx + o + k, ta[k] * dz[o + k] + tb[k] * (value(x[o + k]) - m[k]) + tc[k]);
+    }, [] {});
   }
 }
 }  // namespace

@@ -48,23 +48,22 @@ public static class Conv
     /// <summary>
     /// (N, in, *spatial) → (N, out, *spatial'), in the compute type of <paramref name="w"/>'s precision — except a transposed
     /// conv, which stays float32: ATen 1.13's CPU transposed convolution rejects bfloat16 (it checks the input's channels
-    /// against the weight's second dim; PyTorch 1.13 fails alike).
+    /// against the weight's second dim; PyTorch 1.13 fails alike). Under bf16 a 2-D convolution reads and writes
+    /// channels-last, (N, H, W, C): oneDNN's bfloat16 kernels take that layout as it is, where an NCHW activation is
+    /// reordered into oneDNN's blocked layout and the result back on every call, forward and backward (17 % of a unet28
+    /// bf16 step, README, Performance). The output stays channels-last, so the norms (the fused kernel reads either
+    /// layout), sums and the next convolution keep it. ATen 1.13 has no channels-last path for 3-D convolutions.
     /// </summary>
-    public static Tensor Forward(ConvSpec s, Params w, Tensor x) => s.Transposed
-        ? F.convolution(Precisions.InFloat32(x), w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], true, [0], 1, $"conv_transpose{s.Rank}d")
-        : F.convolution(Input(s, w, x), w.Compute("weight"), w.ComputeOptional("bias"), s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
-
-    /// <summary>
-    /// x in the compute type; under bf16 a 2-D convolution also reads it channels-last, (N, H, W, C). oneDNN's bfloat16
-    /// kernels take that layout as it is, where an NCHW activation is reordered into oneDNN's blocked layout and the
-    /// result back on every call, forward and backward (17 % of a unet28 bf16 step, README, Performance); the output is
-    /// channels-last too, so the norms (the fused kernel reads either layout), sums and the next convolution keep it.
-    /// ATen 1.13 has no channels-last path for 3-D convolutions, so those stay as they are.
-    /// </summary>
-    private static Tensor Input(ConvSpec s, Params w, Tensor x)
+    public static Tensor Forward(ConvSpec s, Params w, Tensor x)
     {
+        if (s.Transposed)
+            return F.convolution(Precisions.InFloat32(x), w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], true, [0], 1, $"conv_transpose{s.Rank}d");
+        var channelsLast = w.Precision == Precision.BF16 && s.Rank == 2;
         var input = w.ComputeInput(x);
-        return w.Precision == Precision.BF16 && s.Rank == 2 ? input.contiguous(MemoryFormat.ChannelsLast) : input;
+        var y = F.convolution(channelsLast ? input.contiguous(MemoryFormat.ChannelsLast) : input, w.Compute("weight"), w.ComputeOptional("bias"),
+            s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
+        // A one-channel input counts as NCHW to ATen (both layouts coincide), which then writes an NCHW result.
+        return channelsLast ? y.contiguous(MemoryFormat.ChannelsLast) : y;
     }
 
     public static Tensor Forward(this Leaf<ConvSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);

@@ -141,17 +141,19 @@ public class FusedGroupNormTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Channels_last_input_gives_a_channels_last_result_equal_to_the_contiguous_ones(bool silu)
+    [InlineData(false, 64)]
+    [InlineData(true, 64)]
+    [InlineData(true, 96)]   // 10 rows to a tile of the kernel's 1024 elements, not filling it
+    [InlineData(true, 1056)] // rows wider than a tile: cut into slices of 1024 channels
+    public void Channels_last_input_gives_a_channels_last_result_equal_to_the_contiguous_ones(bool silu, int channels)
     {
         // The layout a bf16 convolution writes (README, Precision): the kernel keeps it, and sums in another order only.
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(19);
-        var x = torch.randn([3, 64, 9, 7], g).to(ScalarType.BFloat16);
-        var w = torch.randn([64], g);
-        var b = torch.randn([64], g);
-        var dy = torch.randn([3, 64, 9, 7], g).to(ScalarType.BFloat16);
+        var x = torch.randn([3, channels, 9, 7], g).to(ScalarType.BFloat16);
+        var w = torch.randn([channels], g);
+        var b = torch.randn([channels], g);
+        var dy = torch.randn([3, channels, 9, 7], g).to(ScalarType.BFloat16);
         var stored = x.contiguous(MemoryFormat.ChannelsLast);
         Assert.False(stored.is_contiguous());
         Assert.True(F.group_norm(stored, 32, w, b, Eps, silu, ScalarType.BFloat16).is_contiguous(MemoryFormat.ChannelsLast));
