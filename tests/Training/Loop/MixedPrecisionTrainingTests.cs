@@ -6,6 +6,7 @@ using Diffusion.Torch.Serialization;
 using Diffusion.Training.Checkpoints;
 using Diffusion.Training.Loop;
 using Diffusion.Training.Tests.Cli;
+using Diffusion.Training.Tests.Data;
 using Diffusion.Training.Tests.Sampling;
 using Xunit;
 using Xunit.Abstractions;
@@ -46,6 +47,42 @@ public class MixedPrecisionTrainingTests(ITestOutputHelper output)
         Assert.True(Math.Abs(bf16.Average() - fp32.Average()) <= Math.Max(spread, 0.02 * fp32.Average()),
             $"mean loss bf16 {bf16.Average():F4} vs fp32 {fp32.Average():F4}; fp32 seed-to-seed spread {spread:F4}");
         Assert.All(bf16, l => Assert.True(double.IsFinite(l)));
+    }
+
+    /// <summary>unet28 trained on Fashion-MNIST through the CLI, then 64 samples scored against real images (ImageStats).</summary>
+    private (double MeanRmse, double StdRmse, double Loss) FashionRun(string dir, string precision, int seed)
+    {
+        var run = Path.Combine(dir, $"{precision}-{seed}");
+        var train = CliRunner.Run("train", "--model", "unet28", "--data", "fashion-mnist", "--sde", "vp", "--steps", "120", "--batch", "32",
+            "--lr", "1e-3", "--checkpoint-every", "0", "--seed", seed.ToString(), "--precision", precision, "--out", run, "--json");
+        Assert.True(train.ExitCode == 0, train.Stderr);
+        var sample = CliRunner.Run("sample", "--checkpoint", run, "--sampler", "dpmpp-2m", "--grid", "logsnr", "--steps", "10", "--n", "64",
+            "--seed", "0", "--metrics", "--json");
+        Assert.True(sample.ExitCode == 0, sample.Stderr);
+        using var trained = JsonDocument.Parse(train.Stdout.TrimEnd().Split('\n')[^1]);
+        using var json = JsonDocument.Parse(sample.Stdout.TrimEnd().Split('\n')[^1]);
+        var r = json.RootElement;
+        var result = (r.GetProperty("pixel_mean_rmse").GetDouble(), r.GetProperty("pixel_std_rmse").GetDouble(), trained.RootElement.GetProperty("mean_loss").GetDouble());
+        output.WriteLine($"{precision} seed {seed}: pixel mean RMSE {result.Item1:F2}, pixel std RMSE {result.Item2:F2}, mean loss {result.Item3:F4}");
+        return result;
+    }
+
+    [FashionMnistFact]
+    public void Bf16_unet28_samples_have_the_float32_per_pixel_quality_after_the_same_steps()
+    {
+        // Same seed: the two precisions see the same batches and noise and differ by rounding only; a second float32 seed
+        // says how far apart two equally good models are. bf16's ImageStats must lie within that (or within 10 %).
+        var dir = Support.TempDir("bf16-fashion");
+        var fp32 = FashionRun(dir, "fp32", 0);
+        var other = FashionRun(dir, "fp32", 1);
+        var bf16 = FashionRun(dir, "bf16", 0);
+        Directory.Delete(dir, recursive: true);
+        Assert.True(Math.Abs(bf16.MeanRmse - fp32.MeanRmse) <= Math.Max(Math.Abs(other.MeanRmse - fp32.MeanRmse), 0.1 * fp32.MeanRmse),
+            $"pixel mean RMSE bf16 {bf16.MeanRmse:F2} vs fp32 {fp32.MeanRmse:F2} (another fp32 seed: {other.MeanRmse:F2})");
+        Assert.True(Math.Abs(bf16.StdRmse - fp32.StdRmse) <= Math.Max(Math.Abs(other.StdRmse - fp32.StdRmse), 0.1 * fp32.StdRmse),
+            $"pixel std RMSE bf16 {bf16.StdRmse:F2} vs fp32 {fp32.StdRmse:F2} (another fp32 seed: {other.StdRmse:F2})");
+        Assert.True(Math.Abs(bf16.Loss - fp32.Loss) <= Math.Max(Math.Abs(other.Loss - fp32.Loss), 0.02 * fp32.Loss),
+            $"mean loss bf16 {bf16.Loss:F4} vs fp32 {fp32.Loss:F4} (another fp32 seed: {other.Loss:F4})");
     }
 
     [Fact]
