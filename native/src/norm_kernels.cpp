@@ -1,10 +1,10 @@
 // Kernels of the fused GroupNorm(→SiLU) for float32 and bfloat16 elements. Like kernels.cpp: no ATen, plain loops
 // that GCC vectorises (-O3, no precompiled header: CMakeLists.txt), cloned for AVX-512, AVX2 and a baseline.
-// A bfloat16 is the high half of a float32, so widening is a 16-bit shift and narrowing rounds to nearest even
-// (NaN kept quiet); every sum runs in float32 over 16 lanes (a fixed-width inner loop GCC turns into one vector
+// bfloat16 elements are widened and narrowed as bf16.h says; every sum runs in float32 over 16 lanes (a fixed-width inner loop GCC turns into one vector
 // register: it may not reorder a plain running sum), and the statistics use the corrected two-pass form
 // (Chan, Golub & LeVeque 1983, eq. 1.7), which stays accurate when the mean is far from zero (|mean| ≫ std).
 #include "norm_kernels.h"
+#include "bf16.h"
 #include "exp_poly.h"
 #include <type_traits>
 
@@ -15,20 +15,10 @@ namespace {
 constexpr int64_t lanes = 16;
 
 DT_ALWAYS_INLINE float value(float v) { return v; }
-DT_ALWAYS_INLINE float value(uint16_t v) {
-  const uint32_t bits = static_cast<uint32_t>(v) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
+DT_ALWAYS_INLINE float value(uint16_t v) { return dt::bf16::widen(v); }
 
 DT_ALWAYS_INLINE void put(float* p, float v) { *p = v; }
-DT_ALWAYS_INLINE void put(uint16_t* p, float v) {
-  uint32_t bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // round to nearest, ties to even
-  *p = static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? (bits >> 16) | 0x40u : rounded);
-}
+DT_ALWAYS_INLINE void put(uint16_t* p, float v) { *p = dt::bf16::narrow(v); }
 
 DT_ALWAYS_INLINE float sigmoid(float z) { return 1.0f / (1.0f + dt::kernels::exp_poly(-z)); }
 

@@ -4,8 +4,8 @@ using F = Diffusion.Torch.torch.nn.functional;
 namespace Diffusion.Torch.Tests.Ops;
 
 /// <summary>
-/// float32 SiLU and tanh-GELU run on the shim's own vectorised kernels (forward and backward); these check them
-/// against the float64 ATen computation over the whole float range, and that layout and threading do not change results.
+/// float32 and bfloat16 SiLU and tanh-GELU run on the shim's own vectorised kernels (forward and backward); these check
+/// them against the float64 ATen computation over the whole float range, and that layout and threading do not change results.
 /// </summary>
 public class FastActivationTests
 {
@@ -38,6 +38,40 @@ public class FastActivationTests
         // Both derivatives are bounded (|f′| < 1.13) and cross zero near x = −1.28 and −0.75, where float32 cancellation
         // costs relative accuracy: hold the gradient to about 1 ulp of 1 absolute as well as 2e-6 relative.
         TensorAssert.Close(grad64, grad32, rtol: 2e-6, atol: 1.2e-7, context: op + " backward");
+    }
+
+    [Theory]
+    [InlineData("silu")]
+    [InlineData("gelu_tanh")]
+    public void Bfloat16_value_and_gradient_are_the_float64_ones_rounded_once(string op)
+    {
+        // The bf16 path (README, Precision) computes in float32 and rounds once to bfloat16 (unit roundoff 2⁻⁸), value
+        // and gradient; the inputs: every bfloat16 between −100 and 100 (34,258 of them, subnormals included).
+        using var scope = torch.NewDisposeScope();
+        var magnitudes = Enumerable.Range(0, 0x42C9).Select(bits => BitConverter.Int32BitsToSingle(bits << 16)); // 0 … 100 (0x42C8)
+        var x = torch.tensor(magnitudes.SelectMany(m => new[] { m, -m }).ToArray()).to(ScalarType.BFloat16);
+        var (value, grad) = ValueAndGrad(op, x);
+        var exact = x.to(ScalarType.Float64);
+        var value64 = TensorAssert.Values(op == "silu" ? exact * exact.sigmoid() : exact * (exact + exact.pow(3) * 0.044715).mul(2 * Math.Sqrt(2 / Math.PI)).sigmoid());
+        var (_, grad64) = ValueAndGrad(op, exact);
+        const double u = 1.0 / 256;
+        TensorAssert.Close(value64, value, rtol: u, atol: 1e-30, context: op + " bf16");
+        TensorAssert.Close(grad64, grad, rtol: u, atol: 1e-6, context: op + " bf16 backward");
+    }
+
+    [Theory]
+    [InlineData("silu")]
+    [InlineData("gelu_tanh")]
+    public void Channels_last_input_stays_channels_last_with_the_same_values(string op)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(5);
+        var x = (torch.randn([4, 16, 5, 3], g) * 3).to(ScalarType.BFloat16);
+        var stored = x.contiguous(MemoryFormat.ChannelsLast);
+        var y = Apply(op, stored);
+        Assert.True(y.is_contiguous(MemoryFormat.ChannelsLast) && !y.is_contiguous());
+        Assert.Equal(TensorAssert.Values(Apply(op, x)), TensorAssert.Values(y));
+        Assert.Equal(ValueAndGrad(op, x).Grad, ValueAndGrad(op, stored).Grad);
     }
 
     [Theory]

@@ -1,0 +1,22 @@
+// bfloat16 as raw bits (uint16_t), for the shim's kernels: a bfloat16 is the high half of a float32, so widening is a
+// 16-bit shift and narrowing rounds to nearest even (NaN kept quiet) — what ATen's c10::BFloat16 does, in a form GCC
+// vectorises. No ATen here.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace dt::bf16 {
+__attribute__((always_inline)) inline float widen(uint16_t v) {
+  const uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+__attribute__((always_inline)) inline uint16_t narrow(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // round to nearest, ties to even
+  return static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? (bits >> 16) | 0x40u : rounded);
+}
+}  // namespace dt::bf16
