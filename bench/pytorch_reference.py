@@ -94,7 +94,7 @@ class MlpScoreNet(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x, t):
-        return self.net(torch.cat([x, timestep_embedding(t, self.time_dim)], dim=1))
+        return self.net(torch.cat([x, timestep_embedding(t, self.time_dim).to(x.dtype)], dim=1))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class UNet(nn.Module):
         self.conv_out = conv_nd(dims, cur, in_ch, 3, padding=1)
 
     def forward(self, x, t):
-        emb = self.time_embedding(timestep_embedding(t, self.ch))
+        emb = self.time_embedding(timestep_embedding(t, self.ch).to(x.dtype))  # float32 features, cast for a bf16 model
         h = self.conv_in(x)
         skips = [h]
         for block in self.down_blocks:
@@ -289,7 +289,7 @@ class TimestepEmbedder(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
 
     def forward(self, t):
-        return self.mlp(timestep_embedding(t, self.freq_dim, shift=0.0, flip_sin_to_cos=True))
+        return self.mlp(timestep_embedding(t, self.freq_dim, shift=0.0, flip_sin_to_cos=True).to(self.mlp[0].weight.dtype))
 
 
 class Attention(nn.Module):
@@ -521,14 +521,15 @@ RUNNERS = {"train": run_train, "forward": run_forward, "sample_em": run_sample_e
 
 
 class CastToBf16(nn.Module):
-    """The model with every tensor in bfloat16: inputs cast in, the output cast back to float32."""
+    """The model with every tensor in bfloat16: x cast in (t stays float32: its sine features are cast after they are
+    formed, as bfloat16 cannot hold t up to 999), the output cast back to float32."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model.to(torch.bfloat16)
 
     def forward(self, x, t):
-        return self.model(x.to(torch.bfloat16), t.to(torch.bfloat16)).float()
+        return self.model(x.to(torch.bfloat16), t).float()
 
 
 def run_case(name, warmup, steps, bf16_model=False):

@@ -32,9 +32,10 @@ public static class InfoCommand
             ? "caching: buffers ≥ 128 KiB kept for reuse, smaller ones glibc malloc (DIFFUSION_MALLOC=default to opt out)" : "libtorch's default (glibc malloc)");
         yield return ("float32 GEMM", torch.gemm_backend() == "onednn"
             ? "oneDNN sgemm for linear layers (DIFFUSION_GEMM=aten to opt out)" : "libtorch's BLAS (no shared oneDNN in this libtorch, or DIFFUSION_GEMM=aten)");
-        var kernelThreads = torch.kernel_threads();
-        yield return ("shim kernels", kernelThreads > 1 || torch.get_num_threads() == 1
-            ? $"SiLU, GELU, GroupNorm on {kernelThreads} thread(s) (OpenMP)" : "SiLU, GELU, GroupNorm on one thread (the shim was built without OpenMP)");
+        int kernelThreads = torch.kernel_threads(), intraOp = torch.get_num_threads();
+        yield return ("shim kernels", kernelThreads == intraOp
+            ? $"SiLU, GELU, GroupNorm run on all {intraOp} intra-op thread(s) (OpenMP)"
+            : $"SiLU, GELU, GroupNorm run on {kernelThreads} of {intraOp} intra-op threads (the shim was built without OpenMP)");
         yield return (".NET", Environment.Version.ToString());
     }
 }
