@@ -158,6 +158,20 @@ struct Gradients {
   at::Tensor dx, dweight, dbias;
 };
 
+// What a backward fills: per-sample sums r·Σ_s dz·(x − μ) (for dγ) and Σ_s dz (for dβ) per (n, c), and dx in x's type
+// and layout; then dγ and dβ are their sums over the samples.
+struct Sums {
+  at::Tensor ds, db, dx;
+
+  Sums(const at::Tensor& x, int64_t n, int64_t c, bool need_dx, at::MemoryFormat format)
+      : ds(at::zeros({n, c}, x.options().dtype(at::kFloat))), db(at::zeros({n, c}, x.options().dtype(at::kFloat))),
+        dx(need_dx ? at::empty(x.sizes(), x.options().memory_format(format)) : at::Tensor()) {}
+
+  Gradients gradients(const at::Tensor& weight, const at::Tensor& bias) const {
+    return {dx, weight.defined() ? ds.sum(0) : at::Tensor(), bias.defined() ? db.sum(0) : at::Tensor()};
+  }
+};
+
 // Wu & He's GroupNorm backward with x̂ = (x − μ)·r, dz the gradient at γx̂ + β (after SiLU's derivative), M = channels·positions:
 // dx = r·γ_c·dz − r³·(x − μ)·Σ_g γ_c·dz·(x − μ) / M − r·Σ_g γ_c·dz / M;  dγ_c = Σ_n r·Σ_s dz·(x − μ);  dβ_c = Σ_n Σ_s dz.
 // Every sum is taken about μ (not as Σ dz·x − μ·Σ dz), so a large offset does not cancel away the digits.
@@ -167,15 +181,14 @@ Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::
   const auto L = layout_of(x, groups);
   const int64_t C = L.c, S = L.positions;
   auto dy = dy_in.contiguous(format);
-  auto per_sample_ds = at::zeros({L.n, C}, x.options().dtype(at::kFloat));  // r·Σ_s dz·(x − μ) per (n, c)
-  auto per_sample_db = at::zeros({L.n, C}, x.options().dtype(at::kFloat));  // Σ_s dz per (n, c)
-  at::Tensor dx = need_dx ? at::empty(x.sizes(), x.options().memory_format(format)) : at::Tensor();
+  Sums sums(x, L.n, C, need_dx, format);
+  const auto& dx = sums.dx;
   const float* gamma = floats_or_null(weight);
   const float* beta = floats_or_null(bias);
   const float* mp = mean.data_ptr<float>();
   const float* rp = rstd.data_ptr<float>();
-  float* dsp = per_sample_ds.data_ptr<float>();
-  float* dbp = per_sample_db.data_ptr<float>();
+  float* dsp = sums.ds.data_ptr<float>();
+  float* dbp = sums.db.data_ptr<float>();
   const auto M = static_cast<double>(L.size());
   with_types(x, dy, [&](auto* xp, auto* gp) {
     at::parallel_for(0, L.n, 1, [&](int64_t begin, int64_t end) {
@@ -207,7 +220,7 @@ Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::
       }
     });
   });
-  return {dx, weight.defined() ? per_sample_ds.sum(0) : at::Tensor(), bias.defined() ? per_sample_db.sum(0) : at::Tensor()};
+  return sums.gradients(weight, bias);
 }
 
 Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
@@ -215,15 +228,14 @@ Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tenso
   if (format != at::MemoryFormat::Contiguous) return backward_rows(dy_in, x, weight, bias, mean, rstd, groups, silu, need_dx, format);
   const auto L = layout_of(x, groups);
   auto dy = dy_in.contiguous();
-  auto per_sample_ds = at::empty({L.n, L.c}, x.options().dtype(at::kFloat));  // r·Σ_s dz·(x − μ) per (n, c)
-  auto per_sample_db = at::empty({L.n, L.c}, x.options().dtype(at::kFloat));  // Σ_s dz per (n, c)
-  at::Tensor dx = need_dx ? at::empty(x.sizes(), x.options()) : at::Tensor();
+  Sums sums(x, L.n, L.c, need_dx, at::MemoryFormat::Contiguous);
+  const auto& dx = sums.dx;
   const float* gamma = floats_or_null(weight);
   const float* beta = floats_or_null(bias);
   const float* mp = mean.data_ptr<float>();
   const float* rp = rstd.data_ptr<float>();
-  float* dsp = per_sample_ds.data_ptr<float>();
-  float* dbp = per_sample_db.data_ptr<float>();
+  float* dsp = sums.ds.data_ptr<float>();
+  float* dbp = sums.db.data_ptr<float>();
   const auto M = static_cast<double>(L.size());
   with_types(x, dy, [&](auto* xp, auto* gp) {
     at::parallel_for(0, L.count(), L.grain_groups(), [&](int64_t begin, int64_t end) {
@@ -250,7 +262,7 @@ Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tenso
       }
     });
   });
-  return {dx, weight.defined() ? per_sample_ds.sum(0) : at::Tensor(), bias.defined() ? per_sample_db.sum(0) : at::Tensor()};
+  return sums.gradients(weight, bias);
 }
 
 using torch::autograd::AutogradContext;

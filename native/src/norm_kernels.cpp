@@ -71,6 +71,28 @@ DT_ALWAYS_INLINE const float* as_floats(const T* __restrict p, int64_t n, float*
   }
 }
 
+// y[k] = act((x[k] − m(k))·a(k) + b(k)) over one run of n ≤ chunk elements, where m, a, b give element k's coefficients
+// (a channel's constants in NCHW, a tile's repeated arrays in channels-last). As said above, the SiLU loop runs on
+// float32 arrays only.
+template <class T, class O, class M, class A, class B>
+DT_ALWAYS_INLINE void normalize_run(const T* __restrict xc, O* __restrict yc, int64_t n, M m, A a, B b, bool silu,
+                                    float* __restrict in, float* __restrict out) {
+  if (!silu) {
+    for (int64_t k = 0; k < n; ++k) put(yc + k, (value(xc[k]) - m(k)) * a(k) + b(k));
+    return;
+  }
+  const float* __restrict xs = as_floats(xc, n, in);
+  float* __restrict ys;
+  if constexpr (std::is_same_v<O, float>) ys = yc;
+  else ys = out;
+  for (int64_t k = 0; k < n; ++k) {
+    const float z = (xs[k] - m(k)) * a(k) + b(k);
+    ys[k] = z * sigmoid(z);
+  }
+  if constexpr (!std::is_same_v<O, float>)
+    for (int64_t k = 0; k < n; ++k) put(yc + k, out[k]);
+}
+
 template <class T, class O>
 DT_ALWAYS_INLINE void apply(const T* __restrict x, O* __restrict y, int64_t channels, int64_t positions, float mean,
                             const float* scale, const float* shift, bool silu) {
@@ -79,22 +101,8 @@ DT_ALWAYS_INLINE void apply(const T* __restrict x, O* __restrict y, int64_t chan
     const float a = scale[c], b = shift[c];
     for (int64_t s0 = 0; s0 < positions; s0 += chunk) {
       const int64_t n = positions - s0 < chunk ? positions - s0 : chunk;
-      const T* xc = x + c * positions + s0;
-      O* yc = y + c * positions + s0;
-      if (!silu) {
-        for (int64_t s = 0; s < n; ++s) put(yc + s, (value(xc[s]) - mean) * a + b);
-        continue;
-      }
-      const float* __restrict xs = as_floats(xc, n, in);
-      float* __restrict ys;
-      if constexpr (std::is_same_v<O, float>) ys = yc;
-      else ys = out;
-      for (int64_t s = 0; s < n; ++s) {
-        const float z = (xs[s] - mean) * a + b;
-        ys[s] = z * sigmoid(z);
-      }
-      if constexpr (!std::is_same_v<O, float>)
-        for (int64_t s = 0; s < n; ++s) put(yc + s, out[s]);
+      normalize_run(x + c * positions + s0, y + c * positions + s0, n, [=](int64_t) { return mean; }, [=](int64_t) { return a; },
+                    [=](int64_t) { return b; }, silu, in, out);
     }
   }
 }
@@ -231,23 +239,8 @@ DT_ALWAYS_INLINE void rows_apply_of(const T* __restrict x, O* __restrict y, int6
     repeat(scale, c0, w, per, a);
     repeat(shift, c0, w, per, b);
     for_tiles(t, c0, w, [&](int64_t o, int64_t n) {
-      const T* xc = x + o;
-      O* yc = y + o;
-      if (!silu) {
-        for (int64_t k = 0; k < n; ++k) put(yc + k, (value(xc[k]) - m[k]) * a[k] + b[k]);
-        return;
-      }
-      // As in apply(): the SiLU loop on float32 arrays only.
-      const float* __restrict xs = as_floats(xc, n, in);
-      float* __restrict ys;
-      if constexpr (std::is_same_v<O, float>) ys = yc;
-      else ys = out;
-      for (int64_t k = 0; k < n; ++k) {
-        const float z = (xs[k] - m[k]) * a[k] + b[k];
-        ys[k] = z * sigmoid(z);
-      }
-      if constexpr (!std::is_same_v<O, float>)
-        for (int64_t k = 0; k < n; ++k) put(yc + k, out[k]);
+      normalize_run(x + o, y + o, n, [&](int64_t k) { return m[k]; }, [&](int64_t k) { return a[k]; }, [&](int64_t k) { return b[k]; },
+                    silu, in, out);
     }, [] {});
   }
 }

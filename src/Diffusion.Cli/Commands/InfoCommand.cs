@@ -34,7 +34,7 @@ public static class InfoCommand
             ? "oneDNN sgemm for linear layers (DIFFUSION_GEMM=aten to opt out)" : "libtorch's BLAS (no shared oneDNN in this libtorch, or DIFFUSION_GEMM=aten)");
         int kernelThreads = torch.kernel_threads(), intraOp = torch.get_num_threads();
         yield return ("shim kernels", kernelThreads == intraOp
-            ? $"SiLU, GELU, GroupNorm run on all {intraOp} intra-op thread(s) (OpenMP)"
+            ? $"SiLU, GELU, GroupNorm use every intra-op thread ({intraOp}; OpenMP)"
             : $"SiLU, GELU, GroupNorm run on {kernelThreads} of {intraOp} intra-op threads (the shim was built without OpenMP)");
         yield return (".NET", Environment.Version.ToString());
     }
