@@ -89,12 +89,14 @@ def main_bf16(args):
         median = {side: statistics.median(x["seconds_per_step"] for x in results) if all("error" not in x for x in results) else None
                   for side, results in runs.items()}
         fp32_best = min(median[s] for s in sides if isinstance(s, tuple) and s[0] != "bf16-model")
+        fp32_default = min(median[(1, False)], median[(2, False)])  # PyTorch as it runs out of the box
         cast = [median[s] for s in sides if isinstance(s, tuple) and s[0] == "bf16-model" and median[s] is not None]
         threads = runs["bf16"][0]["threads"]
         gflops = 2 * runs["bf16"][0]["macs_per_step"] / median["bf16"] / 1e9
         rows.append({
             "case": case, "ours_bf16_ms": median["bf16"] * 1e3, "ours_threads": threads, "ours_fp32_ms": median["fp32"] * 1e3,
             "pytorch_fp32_best_ms": fp32_best * 1e3, "ratio_bf16_vs_pytorch_fp32": median["bf16"] / fp32_best,
+            "pytorch_fp32_default_ms": fp32_default * 1e3, "ratio_bf16_vs_pytorch_fp32_default": median["bf16"] / fp32_default,
             "ratio_bf16_vs_ours_fp32": median["bf16"] / median["fp32"],
             "pytorch_bf16_model_ms": min(cast) * 1e3 if cast else None,
             "pytorch_bf16_model_error": None if cast else runs[("bf16-model", 1)][0].get("error"),
@@ -102,10 +104,11 @@ def main_bf16(args):
             "ours_bf16_peak_rss_mib": max(x["peak_rss_mib"] for x in runs["bf16"]),
             "ours_fp32_peak_rss_mib": max(x["peak_rss_mib"] for x in runs["fp32"]),
         })
-    header = ["case", "Diffusion bf16 ms/step (threads)", "Diffusion fp32", "PyTorch fp32 best" + (" (incl. tuned malloc)" if args.tuned_malloc else ""),
-              "ratio bf16 / PyTorch fp32", "ratio bf16 / our fp32", "PyTorch model cast to bf16",
+    header = ["case", "Diffusion bf16 ms/step (threads)", "Diffusion fp32", "PyTorch fp32 default malloc", "ratio bf16 / it",
+              "PyTorch fp32 best" + (" (incl. tuned malloc)" if args.tuned_malloc else ""), "ratio bf16 / PyTorch fp32", "ratio bf16 / our fp32", "PyTorch model cast to bf16",
               "Diffusion bf16 GFLOP/s (% of bf16 matmul peak)", "peak RSS bf16 / fp32 (MiB)"]
-    lines = [[r["case"], f"{r['ours_bf16_ms']:.2f} ({r['ours_threads']})", f"{r['ours_fp32_ms']:.2f}", f"{r['pytorch_fp32_best_ms']:.2f}",
+    lines = [[r["case"], f"{r['ours_bf16_ms']:.2f} ({r['ours_threads']})", f"{r['ours_fp32_ms']:.2f}", f"{r['pytorch_fp32_default_ms']:.2f}",
+              f"{r['ratio_bf16_vs_pytorch_fp32_default']:.2f}", f"{r['pytorch_fp32_best_ms']:.2f}",
               f"{r['ratio_bf16_vs_pytorch_fp32']:.2f}", f"{r['ratio_bf16_vs_ours_fp32']:.2f}",
               f"{r['pytorch_bf16_model_ms']:.2f}" if r["pytorch_bf16_model_ms"] is not None else f"fails ({r['pytorch_bf16_model_error']})",
               f"{r['ours_bf16_gflops']:.1f} ({100 * r['ours_bf16_gflops'] / r['bf16_peak_gflops']:.0f}%)",
