@@ -22,6 +22,12 @@ DT_ALWAYS_INLINE void put(uint16_t* p, float v) { *p = dt::bf16::narrow(v); }
 
 DT_ALWAYS_INLINE float sigmoid(float z) { return 1.0f / (1.0f + dt::kernels::exp_poly(-z)); }
 
+// dy·silu′(z) = dy·σ(z)·(1 + z·(1 − σ(z))), z recomputed from x by the caller: nothing but x is kept for backward.
+DT_ALWAYS_INLINE float through_silu(float dy, float z) {
+  const float sg = sigmoid(z);
+  return dy * sg * (1.0f + z * (1.0f - sg));
+}
+
 // The lanes of an accumulator folded pairwise.
 DT_ALWAYS_INLINE float fold(float* acc) {
   for (int64_t w = lanes / 2; w > 0; w /= 2)
@@ -121,12 +127,9 @@ DT_ALWAYS_INLINE void backward_sums(const G* __restrict dy, const T* __restrict 
       const float* __restrict gs = as_floats(dy + o, n, gin);
       float* __restrict dzs = dz + o;
       if (silu) {
-        // d silu/dz = σ(z)·(1 + z·(1 − σ(z))), with z recomputed from x: nothing but x is kept for backward.
         in_lanes(n, [&](int64_t s, int64_t j) {
           const float d = xs[s] - mean;
-          const float z = d * a + b;
-          const float sg = sigmoid(z);
-          const float g = gs[s] * sg * (1.0f + z * (1.0f - sg));
+          const float g = through_silu(gs[s], d * a + b);
           dzs[s] = g;
           s_acc[j] += g * d;
           b_acc[j] += g;
@@ -263,9 +266,7 @@ DT_ALWAYS_INLINE void rows_backward_sums_of(const G* __restrict dy, const T* __r
       if (silu) {
         for (int64_t k = 0; k < n; ++k) {
           const float d = xs[k] - m[k];
-          const float z = d * a[k] + b[k];
-          const float sg = sigmoid(z);
-          const float g = gs[k] * sg * (1.0f + z * (1.0f - sg));
+          const float g = through_silu(gs[k], d * a[k] + b[k]);
           dzs[k] = g;
           acc_s[k] += g * d;
           acc_b[k] += g;
