@@ -63,6 +63,17 @@ public static partial class torch
         return threads;
     }
 
+    /// <summary>
+    /// Whether bfloat16 3-D convolutions of channels-last volumes, (N, D, H, W, C), run on oneDNN directly — the shim built
+    /// with oneDNN's headers (Debian's libdnnl-dev) and <c>DIFFUSION_CONV3D</c> not set to "aten". ATen 1.13 would reorder
+    /// every such volume into oneDNN's blocked layout and back (README, Precision).
+    /// </summary>
+    public static bool conv3d_channels_last()
+    {
+        Tensor.Check(dt_conv3d_channels_last(out var available), "conv3d_channels_last");
+        return available != 0;
+    }
+
     /// <summary>The vector instruction set libtorch dispatches to on this CPU (e.g. "AVX2").</summary>
     public static string cpu_capability()
     {

@@ -52,18 +52,25 @@ public static class Conv
     /// channels-last, (N, H, W, C): oneDNN's bfloat16 kernels take that layout as it is, where an NCHW activation is
     /// reordered into oneDNN's blocked layout and the result back on every call, forward and backward (17 % of a unet28
     /// bf16 step, README, Performance). The output stays channels-last, so the norms (the fused kernel reads either
-    /// layout), sums and the next convolution keep it. ATen 1.13 has no channels-last path for 3-D convolutions.
+    /// layout), sums and the next convolution keep it. ATen 1.13 has no channels-last path for 3-D convolutions, so a
+    /// bf16 volume (N, D, H, W, C) goes to oneDNN through the shim's own convolution when it was built with oneDNN's
+    /// headers (<see cref="torch.conv3d_channels_last"/>).
     /// </summary>
     public static Tensor Forward(ConvSpec s, Params w, Tensor x)
     {
         if (s.Transposed)
             return F.convolution(Precisions.InFloat32(x), w["weight"], w.Optional("bias"), s.Rank, [s.Stride], [s.Padding], [1], true, [0], 1, $"conv_transpose{s.Rank}d");
-        var channelsLast = w.Precision == Precision.BF16 && s.Rank == 2;
+        MemoryFormat? layout = w.Precision != Precision.BF16 ? null : s.Rank switch
+        {
+            2 => MemoryFormat.ChannelsLast,
+            3 when torch.conv3d_channels_last() => MemoryFormat.ChannelsLast3d,
+            _ => null,
+        };
         var input = w.ComputeInput(x);
-        var y = F.convolution(channelsLast ? input.contiguous(MemoryFormat.ChannelsLast) : input, w.Compute("weight"), w.ComputeOptional("bias"),
+        var y = F.convolution(layout is { } f ? input.contiguous(f) : input, w.Compute("weight"), w.ComputeOptional("bias"),
             s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
         // A one-channel input counts as NCHW to ATen (both layouts coincide), which then writes an NCHW result.
-        return channelsLast ? y.contiguous(MemoryFormat.ChannelsLast) : y;
+        return layout is { } g ? y.contiguous(g) : y;
     }
 
     public static Tensor Forward(this Leaf<ConvSpec> layer, Params parent, Tensor x) => Forward(layer.Spec, parent[layer], x);
