@@ -19,4 +19,13 @@ __attribute__((always_inline)) inline uint16_t narrow(float v) {
   const uint32_t rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;  // round to nearest, ties to even
   return static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? (bits >> 16) | 0x40u : rounded);
 }
+
+// Whole arrays, for the kernels that widen a chunk, compute in float32 and narrow the result.
+__attribute__((always_inline)) inline void widen(const uint16_t* __restrict p, float* __restrict f, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) f[i] = widen(p[i]);
+}
+
+__attribute__((always_inline)) inline void narrow(const float* __restrict f, uint16_t* __restrict p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = narrow(f[i]);
+}
 }  // namespace dt::bf16

@@ -11,6 +11,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -172,6 +173,19 @@ struct Sums {
   }
 };
 
+// dx's per-group coefficients of the backward below: b = −r³·Σ_c γ_c·ds_c / M and c0 = −r·Σ_c γ_c·db_c / M over the
+// group's channels, with ds and db that group's per-channel sums (before the r of dγ), summed in double.
+std::pair<float, float> dx_coefficients(const float* gamma, const float* ds, const float* db, int64_t g, int64_t channels,
+                                        double r, double M) {
+  double ds_g = 0, db_g = 0;
+  for (int64_t d = 0; d < channels; ++d) {
+    const double ga = gamma ? gamma[g * channels + d] : 1.0;
+    ds_g += ga * ds[d];
+    db_g += ga * db[d];
+  }
+  return {static_cast<float>(-r * r * r * ds_g / M), static_cast<float>(-r * db_g / M)};
+}
+
 // Wu & He's GroupNorm backward with x̂ = (x − μ)·r, dz the gradient at γx̂ + β (after SiLU's derivative), M = channels·positions:
 // dx = r·γ_c·dz − r³·(x − μ)·Σ_g γ_c·dz·(x − μ) / M − r·Σ_g γ_c·dz / M;  dγ_c = Σ_n r·Σ_s dz·(x − μ);  dβ_c = Σ_n Σ_s dz.
 // Every sum is taken about μ (not as Σ dz·x − μ·Σ dz), so a large offset does not cancel away the digits.
@@ -201,21 +215,15 @@ Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::
           affine_of(gamma, beta, g, L.channels, rp[n * groups + g], scale.data() + g * L.channels, shift.data() + g * L.channels);
         }
         dt::kernels::rows_backward_sums(gp + offset, xp + offset, dz.data(), S, C, center.data(), scale.data(), shift.data(), silu, ds, db);
-        for (int64_t g = 0; g < groups; ++g) {
-          const double r = rp[n * groups + g];
-          double ds_g = 0, db_g = 0;
-          for (int64_t d = 0; d < L.channels; ++d) {
-            const int64_t c = g * L.channels + d;
-            const double ga = gamma ? gamma[c] : 1.0;
-            ds_g += ga * ds[c];
-            db_g += ga * db[c];
+        if (need_dx) {
+          for (int64_t g = 0; g < groups; ++g) {
+            const auto [bg, cg] = dx_coefficients(gamma, ds + g * L.channels, db + g * L.channels, g, L.channels, rp[n * groups + g], M);
+            std::fill(b.begin() + g * L.channels, b.begin() + (g + 1) * L.channels, bg);
+            std::fill(c0.begin() + g * L.channels, c0.begin() + (g + 1) * L.channels, cg);
           }
-          std::fill(b.begin() + g * L.channels, b.begin() + (g + 1) * L.channels, static_cast<float>(-r * r * r * ds_g / M));
-          std::fill(c0.begin() + g * L.channels, c0.begin() + (g + 1) * L.channels, static_cast<float>(-r * db_g / M));
-        }
-        // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
-        if (need_dx)
+          // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
           dt::kernels::rows_backward_dx(dz.data(), xp + offset, same_type(dx, xp) + offset, S, C, center.data(), scale.data(), b.data(), c0.data());
+        }
         for (int64_t c = 0; c < C; ++c) ds[c] *= rp[n * groups + c / L.channels];
       }
     });
@@ -247,14 +255,7 @@ Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tenso
         dt::kernels::group_backward_sums(gp + offset, xp + offset, dz.data(), L.channels, L.positions, mu, scale.data(),
                                          shift.data(), silu, dsp + first, dbp + first);
         if (need_dx) {
-          double ds_g = 0, db_g = 0;
-          for (int64_t d = 0; d < L.channels; ++d) {
-            const double ga = gamma ? gamma[g * L.channels + d] : 1.0;
-            ds_g += ga * dsp[first + d];
-            db_g += ga * dbp[first + d];
-          }
-          const float b = static_cast<float>(-static_cast<double>(r) * r * r * ds_g / M);
-          const float c0 = static_cast<float>(-static_cast<double>(r) * db_g / M);
+          const auto [b, c0] = dx_coefficients(gamma, dsp + first, dbp + first, g, L.channels, r, M);
           // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
           dt::kernels::group_backward_dx(dz.data(), xp + offset, same_type(dx, xp) + offset, L.channels, L.positions, mu, scale.data(), b, c0);
         }

@@ -51,22 +51,14 @@ DT_ALWAYS_INLINE void gelu_b(const float* __restrict grad, const float* __restri
 // GCC's vectorised loop about twice as slow (norm_kernels.cpp).
 constexpr int64_t chunk = 1024;
 
-DT_ALWAYS_INLINE void widen(const uint16_t* __restrict p, float* __restrict f, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) f[i] = dt::bf16::widen(p[i]);
-}
-
-DT_ALWAYS_INLINE void narrow(const float* __restrict f, uint16_t* __restrict p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) p[i] = dt::bf16::narrow(f[i]);
-}
-
 template <class Body>
 DT_ALWAYS_INLINE void chunked(const uint16_t* x, uint16_t* y, int64_t n, Body body) {
   alignas(64) float in[chunk], out[chunk];
   for (int64_t i = 0; i < n; i += chunk) {
     const int64_t m = n - i < chunk ? n - i : chunk;
-    widen(x + i, in, m);
+    dt::bf16::widen(x + i, in, m);
     body(in, out, m);
-    narrow(out, y + i, m);
+    dt::bf16::narrow(out, y + i, m);
   }
 }
 
@@ -75,10 +67,10 @@ DT_ALWAYS_INLINE void chunked(const uint16_t* grad, const uint16_t* x, uint16_t*
   alignas(64) float g[chunk], in[chunk], out[chunk];
   for (int64_t i = 0; i < n; i += chunk) {
     const int64_t m = n - i < chunk ? n - i : chunk;
-    widen(grad + i, g, m);
-    widen(x + i, in, m);
+    dt::bf16::widen(grad + i, g, m);
+    dt::bf16::widen(x + i, in, m);
     body(g, in, out, m);
-    narrow(out, y + i, m);
+    dt::bf16::narrow(out, y + i, m);
   }
 }
 }  // namespace

@@ -72,7 +72,7 @@ DT_ALWAYS_INLINE const float* as_floats(const T* __restrict p, int64_t n, float*
   if constexpr (std::is_same_v<T, float>) {
     return p;
   } else {
-    for (int64_t i = 0; i < n; ++i) tmp[i] = value(p[i]);
+    dt::bf16::widen(p, tmp, n);
     return tmp;
   }
 }
@@ -95,8 +95,7 @@ DT_ALWAYS_INLINE void normalize_run(const T* __restrict xc, O* __restrict yc, in
     const float z = (xs[k] - m(k)) * a(k) + b(k);
     ys[k] = z * sigmoid(z);
   }
-  if constexpr (!std::is_same_v<O, float>)
-    for (int64_t k = 0; k < n; ++k) put(yc + k, out[k]);
+  if constexpr (!std::is_same_v<O, float>) dt::bf16::narrow(out, yc, n);
 }
 
 template <class T, class O>
@@ -179,6 +178,17 @@ DT_ALWAYS_INLINE void repeat(const float* __restrict c, int64_t c0, int64_t w, i
     for (int64_t j = 0; j < w; ++j) t[k * w + j] = c[c0 + j];
 }
 
+// A slice's per-channel center, scale and shift, repeated along its tile.
+struct TileAffine {
+  alignas(64) float m[chunk], a[chunk], b[chunk];
+
+  TileAffine(const float* center, const float* scale, const float* shift, int64_t c0, int64_t w, int64_t per) {
+    repeat(center, c0, w, per, m);
+    repeat(scale, c0, w, per, a);
+    repeat(shift, c0, w, per, b);
+  }
+};
+
 // Adds the tile-slot sums acc[0 .. per·w) into total[c0 .. c0 + w) and clears them.
 DT_ALWAYS_INLINE void fold_into(float* __restrict acc, int64_t w, int64_t per, float* __restrict total, int64_t c0) {
   for (int64_t k = 0; k < per; ++k)
@@ -235,15 +245,13 @@ template <class T, class O>
 DT_ALWAYS_INLINE void rows_apply_of(const T* __restrict x, O* __restrict y, int64_t rows, int64_t channels, const float* __restrict center,
                                     const float* __restrict scale, const float* __restrict shift, bool silu) {
   const Tiles t{rows, channels};
-  alignas(64) float m[chunk], a[chunk], b[chunk], in[chunk], out[chunk];
+  alignas(64) float in[chunk], out[chunk];
   for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
     const int64_t w = t.width(c0), per = t.per(w);
-    repeat(center, c0, w, per, m);
-    repeat(scale, c0, w, per, a);
-    repeat(shift, c0, w, per, b);
+    const TileAffine f(center, scale, shift, c0, w, per);
     for_tiles(t, c0, w, [&](int64_t o, int64_t n) {
-      normalize_run(x + o, y + o, n, [&](int64_t k) { return m[k]; }, [&](int64_t k) { return a[k]; }, [&](int64_t k) { return b[k]; },
-                    silu, in, out);
+      normalize_run(x + o, y + o, n, [&](int64_t k) { return f.m[k]; }, [&](int64_t k) { return f.a[k]; },
+                    [&](int64_t k) { return f.b[k]; }, silu, in, out);
     }, [] {});
   }
 }
@@ -253,12 +261,11 @@ DT_ALWAYS_INLINE void rows_backward_sums_of(const G* __restrict dy, const T* __r
                                             int64_t channels, const float* __restrict center, const float* __restrict scale,
                                             const float* __restrict shift, bool silu, float* __restrict ds, float* __restrict db) {
   const Tiles t{rows, channels};
-  alignas(64) float m[chunk], a[chunk], b[chunk], xin[chunk], gin[chunk], acc_s[chunk] = {}, acc_b[chunk] = {};
+  alignas(64) float xin[chunk], gin[chunk], acc_s[chunk] = {}, acc_b[chunk] = {};
   for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
     const int64_t w = t.width(c0), per = t.per(w);
-    repeat(center, c0, w, per, m);
-    repeat(scale, c0, w, per, a);
-    repeat(shift, c0, w, per, b);
+    const TileAffine f(center, scale, shift, c0, w, per);
+    const float *__restrict m = f.m, *__restrict a = f.a, *__restrict b = f.b;
     for_tiles(t, c0, w, [&](int64_t o, int64_t n) {
       const float* __restrict xs = as_floats(x + o, n, xin);
       const float* __restrict gs = as_floats(dy + o, n, gin);
@@ -291,13 +298,12 @@ DT_ALWAYS_INLINE void rows_backward_dx_of(const float* __restrict dz, const T* _
                                           int64_t channels, const float* __restrict center, const float* __restrict a,
                                           const float* __restrict b, const float* __restrict c0) {
   const Tiles t{rows, channels};
-  alignas(64) float m[chunk], ta[chunk], tb[chunk], tc[chunk];
+  alignas(64) float tc[chunk];
   for (int64_t first = 0; first < channels; first += chunk) {
     const int64_t w = t.width(first), per = t.per(w);
-    repeat(center, first, w, per, m);
-    repeat(a, first, w, per, ta);
-    repeat(b, first, w, per, tb);
+    const TileAffine f(center, a, b, first, w, per);  // here: center, the dz coefficient and the (x − center) coefficient
     repeat(c0, first, w, per, tc);
+    const float *__restrict m = f.m, *__restrict ta = f.a, *__restrict tb = f.b;
     for_tiles(t, first, w, [&](int64_t o, int64_t n) {
       for (int64_t k = 0; k < n; ++k) put(dx + o + k, ta[k] * dz[o + k] + tb[k] * (value(x[o + k]) - m[k]) + tc[k]);
     }, [] {});

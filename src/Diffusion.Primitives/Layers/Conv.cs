@@ -56,6 +56,9 @@ public static class Conv
     /// bf16 volume (N, D, H, W, C) goes to oneDNN through the shim's own convolution when it was built with oneDNN's
     /// headers (<see cref="torch.conv3d_channels_last"/>).
     /// </summary>
+    // Fixed for the process (the shim reads DIFFUSION_CONV3D once), so asked once rather than on every convolution.
+    private static readonly Lazy<bool> Conv3dChannelsLast = new(torch.conv3d_channels_last);
+
     public static Tensor Forward(ConvSpec s, Params w, Tensor x)
     {
         if (s.Transposed)
@@ -63,7 +66,7 @@ public static class Conv
         MemoryFormat? layout = w.Precision != Precision.BF16 ? null : s.Rank switch
         {
             2 => MemoryFormat.ChannelsLast,
-            3 when torch.conv3d_channels_last() => MemoryFormat.ChannelsLast3d,
+            3 when Conv3dChannelsLast.Value => MemoryFormat.ChannelsLast3d,
             _ => null,
         };
         var input = w.ComputeInput(x);
