@@ -259,6 +259,7 @@ public static class TrainCommand
                 cancel.Cancel();
             }
         })).ToArray();
+        using var offThisThread = StopSignalsBlocked.OnThisThread(); // the handlers run elsewhere, never inside this thread's malloc
         try
         {
             TrainingResult? result = null;

@@ -15,7 +15,6 @@ public static class FileSystems
 
     public static bool IsRoot => OperatingSystem.IsLinux() && geteuid() == 0;
 
-    /// <summary>Sends a POSIX signal (1 SIGHUP, 2 SIGINT, 15 SIGTERM) to a process.</summary>
     /// <summary>Which of SIGHUP (1) and SIGINT (2) this process ignores: the SigIgn mask of /proc/self/status (bit n − 1 for signal n).</summary>
     public static string[] IgnoredSignals()
     {
@@ -26,10 +25,17 @@ public static class FileSystems
         return new[] { (1, "SIGHUP"), (2, "SIGINT") }.Where(s => (mask & (1UL << (s.Item1 - 1))) != 0).Select(s => s.Item2).ToArray();
     }
 
+    /// <summary>Sends a POSIX signal (1 SIGHUP, 2 SIGINT, 15 SIGTERM) to a process.</summary>
     public static void Signal(Process process, int signal)
     {
         if (kill(process.Id, signal) != 0) throw new InvalidOperationException($"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
+
+    /// <summary>The signals each thread of a process blocks: thread id → the SigBlk mask of /proc/PID/task/TID/status (bit n − 1 for signal n).</summary>
+    public static IReadOnlyDictionary<int, ulong> BlockedSignalsByThread(Process process) =>
+        Directory.GetDirectories($"/proc/{process.Id}/task").ToDictionary(
+            task => int.Parse(Path.GetFileName(task)),
+            task => Convert.ToUInt64(File.ReadLines(Path.Combine(task, "status")).First(l => l.StartsWith("SigBlk:"))["SigBlk:".Length..].Trim(), 16));
 
     private static int Command(string file, params string[] args)
     {
@@ -73,6 +79,12 @@ public static class FileSystems
     {
         public void Dispose() => Command("umount", dir);
     }
+}
+
+/// <summary>A fact that reads other processes' threads from /proc (Linux).</summary>
+public sealed class ProcTasksFactAttribute : FactAttribute
+{
+    public ProcTasksFactAttribute() => Skip = Directory.Exists("/proc/self/task") ? null : "needs /proc/PID/task (Linux)";
 }
 
 /// <summary>A fact that mounts a tmpfs (root and mount permitted).</summary>

@@ -55,6 +55,25 @@ public class RunReliabilityTests
         AssertNoTrace(result);
     }
 
+    /// <summary>
+    /// The runtime runs a signal's handler on whichever thread the kernel picks; on the training thread, which is nearly
+    /// always inside malloc, the handler's thread-local-storage set-up could reallocate and corrupt the heap (about one
+    /// SIGTERM in 30 did, exit 134). So the training thread blocks the stop signals and some other thread takes them.
+    /// </summary>
+    [ProcTasksFact]
+    public void The_training_thread_blocks_the_stop_signals_and_another_thread_takes_them()
+    {
+        const ulong stopSignals = 1UL << 0 | 1UL << 1 | 1UL << 14; // SIGHUP, SIGINT, SIGTERM: bit n − 1
+        var run = Support.TempDir("signal-mask");
+        using var running = StartedRun(run);
+        var masks = FileSystems.BlockedSignalsByThread(running.Process);
+        var training = masks[running.Process.Id]; // `dotnet diffusion.dll` trains on its initial thread, whose id is the PID
+        Assert.True((training & stopSignals) == stopSignals, $"the training thread's SigBlk is {training:x}");
+        Assert.Contains(masks.Values, mask => (mask & stopSignals) == 0);
+        FileSystems.Signal(running.Process, 15);
+        Assert.Equal(143, running.Wait(TimeSpan.FromMinutes(2)).ExitCode);
+    }
+
     [Fact]
     public void A_second_writer_is_refused_naming_the_holder_and_the_lock_ends_with_the_run()
     {
