@@ -2,6 +2,7 @@
 // so training gets the fast backward too; other dtypes and devices, and double backward, go to ATen. (ATen 1.13's
 // bfloat16 GELU converts element by element around Sleef's tanh: forward and backward were 38 % of a DiT bf16 step.)
 #include "shim.h"
+#include <ATen/record_function.h>
 #include "activations.h"
 #include "kernels.h"
 #include <ATen/Parallel.h>
@@ -29,6 +30,7 @@ void with_type(const at::Tensor& x, F f) {
 // activation (a bf16 convolution's output) stays channels-last instead of being copied to NCHW.
 template <class A>
 at::Tensor run_forward(const at::Tensor& x) {
+  RECORD_USER_SCOPE(A::name);
   auto in = x.contiguous(x.suggest_memory_format());
   auto out = at::empty_like(in);
   with_type(in, [&](auto tag) {
@@ -79,6 +81,7 @@ struct Fast : public torch::autograd::Function<Fast<A>> {
 };
 
 struct Silu {
+  static constexpr const char* name = "dt::silu";
   template <class T> static void forward(const T* x, T* y, int64_t n) { dt::kernels::silu_forward(x, y, n); }
   template <class T> static void backward(const T* g, const T* x, T* out, int64_t n) { dt::kernels::silu_backward(g, x, out, n); }
   static at::Tensor aten(const at::Tensor& x) { return at::silu(x); }
@@ -90,6 +93,7 @@ struct Silu {
 };
 
 struct GeluTanh {
+  static constexpr const char* name = "dt::gelu_tanh";
   template <class T> static void forward(const T* x, T* y, int64_t n) { dt::kernels::gelu_tanh_forward(x, y, n); }
   template <class T> static void backward(const T* g, const T* x, T* out, int64_t n) { dt::kernels::gelu_tanh_backward(g, x, out, n); }
   static at::Tensor aten(const at::Tensor& x) { return at::gelu(x, "tanh"); }

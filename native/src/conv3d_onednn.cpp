@@ -5,6 +5,7 @@
 // JIT compilation costs milliseconds). Needs oneDNN's headers (Debian's libdnnl-dev, the same oneDNN libtorch loads);
 // without them, or with DIFFUSION_CONV3D=aten, ATen serves. Double backward goes through ATen's convolution_backward.
 #include "shim.h"
+#include <ATen/record_function.h>
 #include "conv3d_onednn.h"
 #ifdef DT_HAVE_DNNL
 #include <ATen/Parallel.h>
@@ -85,6 +86,7 @@ memory reordered(dnnl::stream& s, const memory& from, const memory::desc& want) 
 }
 
 at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride, int64_t pad) {
+  RECORD_USER_SCOPE("dt::conv3d_channels_last");  // named for the op profiler (profiler.cpp)
   at::internal::lazy_init_num_threads();  // oneDNN reads this thread's OpenMP thread count, which ATen sets lazily
   const auto& p = primitives(x, w, stride, pad, b.defined());
   const auto out = p.fwd_pd.dst_desc().dims();

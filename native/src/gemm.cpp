@@ -5,6 +5,7 @@
 // libtorch that links oneDNN statically (PyTorch's own builds) has none to offer, and ATen serves as before.
 // DIFFUSION_GEMM=aten turns the oneDNN path off, e.g. to compare the two.
 #include "shim.h"
+#include <ATen/record_function.h>
 #include "gemm.h"
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -43,6 +44,7 @@ bool fast_path(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
 
 // x (…, k) · wᵀ (k, n) + b → (…, n)
 at::Tensor linear_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  RECORD_USER_SCOPE("dt::linear");
   auto in = x.contiguous();
   auto weight = w.contiguous();
   const int64_t k = w.size(1), n = w.size(0), m = in.numel() / k;

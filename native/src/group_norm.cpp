@@ -4,6 +4,7 @@
 // beyond the input itself): backward recomputes the pre-activation from x for SiLU's derivative. Double backward
 // composes ATen's ops instead.
 #include "shim.h"
+#include <ATen/record_function.h>
 #include "group_norm.h"
 #include "norm_kernels.h"
 #include <ATen/Parallel.h>
@@ -324,6 +325,7 @@ bool is_float_or_bf16(at::ScalarType t) { return t == at::kFloat || t == at::kBF
 namespace dt {
 at::Tensor group_norm_fused(const at::Tensor& x, int64_t groups, const at::Tensor& weight, const at::Tensor& bias, double eps,
                             bool silu, at::ScalarType output_type) {
+  RECORD_USER_SCOPE(silu ? "dt::group_norm_silu" : "dt::group_norm");
   TORCH_CHECK(x.dim() >= 2, "group_norm: expected an input of shape (N, C, *spatial), got ", x.dim(), " dims ", x.sizes());
   TORCH_CHECK(x.device().is_cpu() && x.layout() == at::kStrided, "group_norm: the fused kernel runs on dense CPU tensors, got ",
               x.device(), " ", x.layout());

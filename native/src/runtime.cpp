@@ -10,19 +10,6 @@
 #include <cstring>
 #include <vector>
 
-namespace {
-// Copies a string into a caller buffer; *needed tells the caller how big it must be.
-int copy_out(const std::string& s, char* buf, int32_t cap, int32_t* needed) {
-  *needed = static_cast<int32_t>(s.size()) + 1;
-  if (buf && cap > 0) {
-    size_t n = std::min(static_cast<size_t>(cap - 1), s.size());
-    std::memcpy(buf, s.data(), n);
-    buf[n] = 0;
-  }
-  return 0;
-}
-}  // namespace
-
 DT_API int dt_get_num_threads(int32_t* out) { DT_TRY(*out = at::get_num_threads()) }
 DT_API int dt_set_num_threads(int32_t n) { DT_TRY(TORCH_CHECK(n > 0, "thread count must be positive, got ", n); at::set_num_threads(n)) }
 DT_API int dt_get_num_interop_threads(int32_t* out) { DT_TRY(*out = at::get_num_interop_threads()) }
@@ -30,12 +17,12 @@ DT_API int dt_cuda_is_available(int32_t* out) { DT_TRY(*out = at::hasCUDA()) }
 DT_API int dt_cuda_device_count(int32_t* out) { DT_TRY(*out = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0) }
 DT_API int dt_cuda_synchronize(int32_t device) { DT_TRY(if (at::hasCUDA()) at::detail::getCUDAHooks().deviceSynchronize(device)) }
 DT_API int dt_version(char* buf, int32_t cap, int32_t* needed) {
-  DT_TRY(copy_out(std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+  DT_TRY(dt::copy_out(std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
                       std::to_string(TORCH_VERSION_PATCH), buf, cap, needed))
 }
-DT_API int dt_show_config(char* buf, int32_t cap, int32_t* needed) { DT_TRY(copy_out(at::show_config(), buf, cap, needed)) }
-DT_API int dt_parallel_info(char* buf, int32_t cap, int32_t* needed) { DT_TRY(copy_out(at::get_parallel_info(), buf, cap, needed)) }
-DT_API int dt_gemm_backend(char* buf, int32_t cap, int32_t* needed) { DT_TRY(copy_out(dt::gemm_backend(), buf, cap, needed)) }
+DT_API int dt_show_config(char* buf, int32_t cap, int32_t* needed) { DT_TRY(dt::copy_out(at::show_config(), buf, cap, needed)) }
+DT_API int dt_parallel_info(char* buf, int32_t cap, int32_t* needed) { DT_TRY(dt::copy_out(at::get_parallel_info(), buf, cap, needed)) }
+DT_API int dt_gemm_backend(char* buf, int32_t cap, int32_t* needed) { DT_TRY(dt::copy_out(dt::gemm_backend(), buf, cap, needed)) }
 // How many threads an at::parallel_for compiled into the shim runs on: libtorch's intra-op count when the shim was
 // built with OpenMP (ATen's OpenMP backend expands parallel_for to `#pragma omp parallel` in our own objects), 1 when
 // it was not. The shim's kernels (activations.cpp, group_norm.cpp) parallelise through it.

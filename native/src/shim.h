@@ -4,7 +4,9 @@
 // dt_last_error(). No exception may cross into .NET, so every body runs in DT_TRY.
 #pragma once
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -22,6 +24,17 @@ struct DtScalar {
 
 namespace dt {
 void set_error(const char* message);
+
+// Copies a string into a caller's buffer (cut to fit, NUL-terminated); *needed is the size the whole string takes.
+inline int copy_out(const std::string& s, char* buf, int32_t cap, int32_t* needed) {
+  *needed = static_cast<int32_t>(s.size()) + 1;
+  if (buf && cap > 0) {
+    const size_t n = std::min(static_cast<size_t>(cap - 1), s.size());
+    std::memcpy(buf, s.data(), n);
+    buf[n] = 0;
+  }
+  return 0;
+}
 TensorH wrap(at::Tensor&& t);
 inline TensorH wrap(const at::Tensor& t) { return wrap(at::Tensor(t)); }
 inline at::Scalar scalar(DtScalar s) {

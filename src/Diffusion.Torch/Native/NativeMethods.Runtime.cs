@@ -46,6 +46,9 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static unsafe partial int dt_gemm_backend(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static partial int dt_kernel_threads(out int threads);
     [LibraryImport(Lib)] internal static partial int dt_conv3d_channels_last(out int available);
+    [LibraryImport(Lib)] internal static partial int dt_profiler_start();
+    [LibraryImport(Lib)] internal static partial int dt_profiler_stop();
+    [LibraryImport(Lib)] internal static unsafe partial int dt_profiler_report(byte* buf, int cap, out int needed);
     // For the test that the loaded shim numbers the op codes as the generated UnaryOp/BinaryOp/ReduceOp enums do.
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int dt_opcode_name(string enumName, int code, out IntPtr name);
 }

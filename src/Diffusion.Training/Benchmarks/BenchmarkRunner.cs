@@ -24,17 +24,9 @@ public static class BenchmarkRunner
 
     public static BenchmarkResult Run(BenchmarkCase benchCase, int? threads = null, int? warmup = null, int? steps = null, Precision precision = Precision.FP32)
     {
-        var warm = warmup ?? benchCase.Warmup;
-        var timed = steps ?? benchCase.Steps;
-        if (warm < 0) throw new ArgumentOutOfRangeException(nameof(warmup), warm, "warm-up steps must be ≥ 0");
-        if (timed < 1) throw new ArgumentOutOfRangeException(nameof(steps), timed, "need at least one timed step");
-        if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "need at least one thread");
+        var (warm, timed) = StepCounts(benchCase, threads, warmup, steps);
 
-        using var workload = Workload.Create(benchCase, precision);
-        if (threads is { } n) torch.set_num_threads(n);
-        else ThreadPolicy.Apply(workload.MacsPerStep);
-
-        workload.Run(warm);
+        using var workload = WarmedUp(benchCase, threads, warm, precision);
         // Split the timed steps at step 100 (warm-up included) to record the peak RSS there; sampling runs are one piece.
         var first = benchCase.Kind == BenchmarkKind.SampleEm ? timed : Math.Clamp(100 - warm, 0, timed);
         var clock = Stopwatch.StartNew();
@@ -46,6 +38,45 @@ public static class BenchmarkRunner
         var seconds = clock.Elapsed.TotalSeconds;
         return new BenchmarkResult(Impl, benchCase.Name, seconds / timed, torch.get_num_threads(), workload.Params, PeakRssMib(),
             timed, warm, rssAt100, workload.MacsPerStep, mapsAt100, torch.cpu.memory_stats().Maps, PrecisionNames.Names.Name(precision));
+    }
+
+    /// <summary>
+    /// Runs the warm-up steps, then <paramref name="steps"/> more under <see cref="torch.profiler"/>: where the time of
+    /// those steps goes, per operator (divide by the steps for a step's share). Time with <see cref="Run"/>, not with this.
+    /// </summary>
+    public static IReadOnlyList<OpStat> Profile(BenchmarkCase benchCase, int? threads = null, int? warmup = null, int? steps = null, Precision precision = Precision.FP32)
+    {
+        var (warm, timed) = StepCounts(benchCase, threads, warmup, steps);
+        using var workload = WarmedUp(benchCase, threads, warm, precision);
+        return torch.profiler.measure(() => workload.Run(timed));
+    }
+
+    /// <summary>The warm-up and measured step counts (the case's defaults where not given), checked with the thread count.</summary>
+    private static (int Warm, int Timed) StepCounts(BenchmarkCase benchCase, int? threads, int? warmup, int? steps)
+    {
+        var (warm, timed) = (warmup ?? benchCase.Warmup, steps ?? benchCase.Steps);
+        if (warm < 0) throw new ArgumentOutOfRangeException(nameof(warmup), warm, "warm-up steps must be ≥ 0");
+        if (timed < 1) throw new ArgumentOutOfRangeException(nameof(steps), timed, "need at least one measured step");
+        if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "need at least one thread");
+        return (warm, timed);
+    }
+
+    /// <summary>The case's workload on <paramref name="threads"/> (the <see cref="ThreadPolicy"/>'s choice when null), after its warm-up steps.</summary>
+    private static Workload WarmedUp(BenchmarkCase benchCase, int? threads, int warm, Precision precision)
+    {
+        var workload = Workload.Create(benchCase, precision);
+        try
+        {
+            if (threads is { } n) torch.set_num_threads(n);
+            else ThreadPolicy.Apply(workload.MacsPerStep);
+            workload.Run(warm);
+            return workload;
+        }
+        catch
+        {
+            workload.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The process's peak resident set (VmHWM on Linux), MiB.</summary>
