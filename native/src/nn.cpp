@@ -1,5 +1,6 @@
 // Functional neural-network ops (torch.nn.functional). Composition of layers stays in C#.
 #include "shim.h"
+#include "upsample.h"
 #include "gemm.h"
 #include "group_norm.h"
 #include "conv3d_onednn.h"
@@ -93,7 +94,11 @@ DT_API int dt_interpolate(TensorH x, const int64_t* size, const double* scales, 
                           TensorH* out) {
   DT_TRY(auto s = dt::ints(size, n); bool ac = align_corners != 0;
          auto sc = [&](int k) { return scales ? c10::optional<double>(scales[k]) : c10::nullopt; };
-         if (mode == 0) {
+         bool doubles = n >= 2 && x->dim() == n + 2;
+         for (int k = 0; k < n && doubles; ++k) doubles = s[k] == 2 * x->size(2 + k) && (!scales || scales[k] == 2.0);
+         if (mode == 0 && doubles && dt::upsample_nearest2x_applies(*x)) {
+           *out = dt::wrap(dt::upsample_nearest2x(*x));  // channels-last ×2: our kernel (upsample.cpp)
+         } else if (mode == 0) {
            switch (n) {
              case 1: *out = dt::wrap(at::upsample_nearest1d(*x, s, sc(0))); break;
              case 2: *out = dt::wrap(at::upsample_nearest2d(*x, s, sc(0), sc(1))); break;
