@@ -94,3 +94,35 @@ DT_CLONES void gelu_tanh_backward(const uint16_t* grad, const uint16_t* x, uint1
   chunked(grad, x, out, n, [](const float* g, const float* a, float* b, int64_t m) { gelu_b(g, a, b, m); });
 }
 }  // namespace dt::kernels
+
+// Adam, fused (Kingma & Ba 2015, Algorithm 1, PyTorch's bias correction; optim.cpp has the op-by-op form): the same
+// element operations in the same order as ATen's op chain — g (+ wd·p); m·β₁ + (1 − β₁)·g as add's fused multiply-add;
+// v·β₂ + (1 − β₂)·g·g; √v / √(1 − β₂ᵗ) + ε; p + (−lr/(1 − β₁ᵗ))·(m / denom) — read and written once instead of
+// through eight ATen ops and their temporaries. Contraction into FMAs is off except where ATen's add uses one.
+namespace {
+__attribute__((optimize("fp-contract=off"))) DT_ALWAYS_INLINE void adam_f(float* __restrict p, const float* __restrict g,
+                                                                          float* __restrict m, float* __restrict v,
+                                                                          float* __restrict v_max, int64_t n,
+                                                                          const dt::kernels::AdamScalars s) {
+  for (int64_t i = 0; i < n; ++i) {
+    float grad = s.maximize ? -g[i] : g[i];
+    grad = s.weight_decay != 0.0f ? __builtin_fmaf(p[i], s.weight_decay, grad) : grad;
+    const float param = s.decay != 1.0f ? p[i] * s.decay : p[i];
+    const float m1 = __builtin_fmaf(grad, s.one_minus_beta1, m[i] * s.beta1);
+    const float v1 = v[i] * s.beta2 + s.one_minus_beta2 * grad * grad;
+    m[i] = m1;
+    v[i] = v1;
+    float second = v1;
+    if (s.amsgrad) second = v_max[i] = v_max[i] > v1 ? v_max[i] : v1;
+    const float denom = __builtin_sqrtf(second) / s.bias_correction2_sqrt + s.eps;
+    p[i] = param + s.neg_step_size * (m1 / denom);
+  }
+}
+}  // namespace
+
+namespace dt::kernels {
+DT_CLONES __attribute__((optimize("fp-contract=off"))) void adam_step(float* p, const float* g, float* m, float* v, float* v_max,
+                                                                      int64_t n, const AdamScalars& s) {
+  adam_f(p, g, m, v, v_max, n, s);
+}
+}  // namespace dt::kernels

@@ -7,6 +7,6 @@ namespace Diffusion.Torch.Native;
 internal static partial class NativeMethods
 {
     [LibraryImport(Lib)] internal static unsafe partial int dt_sgd_step(IntPtr* parameters, IntPtr* momentumBuffers, int n, double lr, double momentum, double dampening, double weightDecay, int nesterov, int maximize);
-    [LibraryImport(Lib)] internal static unsafe partial int dt_adam_step(IntPtr* parameters, IntPtr* expAvgs, IntPtr* expAvgSqs, IntPtr* maxExpAvgSqs, long* steps, int n, double lr, double beta1, double beta2, double eps, double weightDecay, int amsgrad, int maximize, int decoupled);
+    [LibraryImport(Lib)] internal static unsafe partial int dt_adam_step(IntPtr* parameters, IntPtr* expAvgs, IntPtr* expAvgSqs, IntPtr* maxExpAvgSqs, long* steps, int n, double lr, double beta1, double beta2, double eps, double weightDecay, int amsgrad, int maximize, int decoupled, int fused);
     [LibraryImport(Lib)] internal static unsafe partial int dt_clear_grads(IntPtr* parameters, int n);
 }

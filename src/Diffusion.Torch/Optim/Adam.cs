@@ -13,6 +13,13 @@ public sealed record AdamOptions : OptimizerOptions
     /// <summary>Normalise by the running maximum of the second moment (Reddi et al. 2018).</summary>
     public bool amsgrad { get; init; }
 
+    /// <summary>
+    /// One kernel pass per float32 tensor, as PyTorch's <c>fused=True</c>: the same element operations in the same order
+    /// as the default op-by-op path, so the two agree to rounding (not bit for bit), at one read and write of each tensor
+    /// instead of about ten ATen ops. Other dtypes and non-contiguous tensors take the default path.
+    /// </summary>
+    public bool fused { get; init; }
+
     public override IEnumerable<string> Errors()
     {
         foreach (var e in base.Errors()) yield return e;
@@ -53,7 +60,7 @@ public class Adam : Optimizer<AdamOptions>
 
     private protected override unsafe int NativeStep(AdamOptions o, IntPtr* handles, long* steps, int n) =>
         dt_adam_step(handles, handles + n, handles + 2 * n, handles + 3 * n, steps, n, o.lr, o.beta1, o.beta2, o.eps,
-            o.weight_decay, o.amsgrad ? 1 : 0, o.maximize ? 1 : 0, decoupled ? 1 : 0);
+            o.weight_decay, o.amsgrad ? 1 : 0, o.maximize ? 1 : 0, decoupled ? 1 : 0, o.fused ? 1 : 0);
 }
 
 /// <summary>

@@ -139,7 +139,7 @@ public static class BenchmarkRunner
         public TrainWorkload(BenchmarkCase c, Precision precision) : base(c, precision)
         {
             x0 = torch.randn(Batch, Noise);
-            optimizer = new Adam(Model.Parameters.Trainable(), new AdamOptions { lr = 1e-4 });
+            optimizer = new Adam(Model.Parameters.Trainable(), new AdamOptions { lr = 1e-4, fused = true }); // as the trainer's
             loss = new ScoreMatchingLoss(Sde);
             prediction = Predictions.From(Model.Target);
         }

@@ -66,7 +66,7 @@ public sealed class Trainer : IDisposable
         trainable = named.Select(p => p.Tensor).ToArray();
         trainableNames = named.Select(p => p.Name).ToArray();
         if (parallel is not null) buckets = parallel.Buckets(trainable);
-        var options = new AdamOptions { lr = Config.Lr, weight_decay = Config.WeightDecay };
+        var options = new AdamOptions { lr = Config.Lr, weight_decay = Config.WeightDecay, fused = true }; // one pass per tensor (AdamOptions.fused)
         optimizer = Config.Optimizer == OptimizerKind.AdamW ? new AdamW(trainable, options) : new Adam(trainable, options);
         Ema = new Ema(Model.Parameters, Config.EmaDecay);
         Process = Config.Process;

@@ -14,17 +14,27 @@ public class PyTorchFixtureTests(ITestOutputHelper output)
     private static readonly JsonElement Cases = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "optim_fixture.json")))
         .RootElement.GetProperty("cases");
 
-    public static TheoryData<string> CaseNames() => new(Cases.EnumerateObject().Select(c => c.Name));
+    /// <summary>Every case op by op, and the Adam/AdamW cases again with the fused kernel (<see cref="AdamOptions.fused"/>).</summary>
+    public static TheoryData<string, bool> CaseNames()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var c in Cases.EnumerateObject())
+        {
+            data.Add(c.Name, false);
+            if (c.Value.GetProperty("optimizer").GetString() != "SGD") data.Add(c.Name, true);
+        }
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(CaseNames))]
-    public void Trajectory_matches_pytorch(string name)
+    public void Trajectory_matches_pytorch(string name, bool fused)
     {
         var c = Cases.GetProperty(name);
         using var scope = torch.NewDisposeScope();
         var names = new[] { "a", "b" };
         var ps = names.ToDictionary(n => n, n => torch.tensor(Floats(c.GetProperty("initial").GetProperty(n)), Shape(c, n)).requires_grad_());
-        using var opt = Build(c.GetProperty("optimizer").GetString()!, c.GetProperty("options"), names.Select(n => ps[n]));
+        using var opt = Build(c.GetProperty("optimizer").GetString()!, c.GetProperty("options"), names.Select(n => ps[n]), fused);
 
         var worst = 0.0;
         var bitwise = true;
@@ -49,10 +59,10 @@ public class PyTorchFixtureTests(ITestOutputHelper output)
             }
             k++;
         }
-        output.WriteLine($"{name}: {k} steps, worst relative error {worst:E2}, bitwise equal: {bitwise}");
+        output.WriteLine($"{name}{(fused ? " (fused)" : "")}: {k} steps, worst relative error {worst:E2}, bitwise equal: {bitwise}");
     }
 
-    private static IOptimizer Build(string optimizer, JsonElement o, IEnumerable<Tensor> ps)
+    private static IOptimizer Build(string optimizer, JsonElement o, IEnumerable<Tensor> ps, bool fused)
     {
         double Get(string key, double fallback) => o.TryGetProperty(key, out var v) ? v.GetDouble() : fallback;
         bool Flag(string key) => o.TryGetProperty(key, out var v) && v.GetBoolean();
@@ -62,7 +72,7 @@ public class PyTorchFixtureTests(ITestOutputHelper output)
         var options = new AdamOptions
         {
             lr = Get("lr", 1e-3), beta1 = betas[0], beta2 = betas[1], eps = Get("eps", 1e-8),
-            weight_decay = Get("weight_decay", optimizer == "AdamW" ? 1e-2 : 0), amsgrad = Flag("amsgrad"), maximize = Flag("maximize"),
+            weight_decay = Get("weight_decay", optimizer == "AdamW" ? 1e-2 : 0), amsgrad = Flag("amsgrad"), maximize = Flag("maximize"), fused = fused,
         };
         return optimizer switch
         {
