@@ -169,7 +169,7 @@ bool conv3d_channels_last_applies(const at::Tensor& x, const at::Tensor& w, cons
   auto uniform = [](at::IntArrayRef v) { return v.size() == 3 && v[0] == v[1] && v[1] == v[2]; };
   return enabled() && !transposed && groups == 1 && x.dim() == 5 && w.dim() == 5 && x.device().is_cpu() &&
          x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16 && (!b.defined() || b.scalar_type() == at::kBFloat16) &&
-         x.is_contiguous(at::MemoryFormat::ChannelsLast3d) && !x.is_contiguous() && w.is_contiguous() && x.size(1) == w.size(1) &&
+         x.is_contiguous(at::MemoryFormat::ChannelsLast3d) && (!x.is_contiguous() || x.size(1) == 1) && w.is_contiguous() && x.size(1) == w.size(1) &&
          uniform(stride) && uniform(padding) && uniform(dilation) && dilation[0] == 1;
 }
 

@@ -45,12 +45,13 @@ public class Conv3dChannelsLastTests
     {
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(31);
+        foreach (var inChannels in new long[] { 8, 1 }) // one channel: a U-Net's first convolution (both layouts at once)
         foreach (var stride in new long[] { 1, 2 })
             foreach (var bias in new[] { true, false })
             {
-                var context = $"stride {stride}, bias {bias}";
-                var x = torch.randn([2, 8, 5, 6, 7], g).to(ScalarType.BFloat16);
-                var w = (torch.randn([12, 8, 3, 3, 3], g) * 0.1).to(ScalarType.BFloat16);
+                var context = $"{inChannels} input channels, stride {stride}, bias {bias}";
+                var x = torch.randn([2, inChannels, 5, 6, 7], g).to(ScalarType.BFloat16);
+                var w = (torch.randn([12, inChannels, 3, 3, 3], g) * 0.1).to(ScalarType.BFloat16);
                 Tensor? b = bias ? torch.randn([12], g).to(ScalarType.BFloat16) : null;
                 var stored = x.contiguous(MemoryFormat.ChannelsLast3d);
                 var outShape = F.conv3d(x.to(ScalarType.Float32), w.to(ScalarType.Float32), null, stride, 1).shape;
