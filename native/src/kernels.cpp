@@ -98,7 +98,7 @@ DT_CLONES void gelu_tanh_backward(const uint16_t* grad, const uint16_t* x, uint1
 // Adam, fused (Kingma & Ba 2015, Algorithm 1, PyTorch's bias correction; optim.cpp has the op-by-op form): the same
 // element operations in the same order as ATen's op chain — g (+ wd·p); m·β₁ + (1 − β₁)·g as add's fused multiply-add;
 // v·β₂ + (1 − β₂)·g·g; √v / √(1 − β₂ᵗ) + ε; p + (−lr/(1 − β₁ᵗ))·(m / denom) — read and written once instead of
-// through eight ATen ops and their temporaries. Contraction into FMAs is off except where ATen's add uses one.
+// through about ten ATen ops and their temporaries. Contraction into FMAs is off except where ATen's add uses one.
 namespace {
 __attribute__((optimize("fp-contract=off"))) DT_ALWAYS_INLINE void adam_f(float* __restrict p, const float* __restrict g,
                                                                           float* __restrict m, float* __restrict v,

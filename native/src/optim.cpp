@@ -78,7 +78,7 @@ DT_API int dt_adam_step(const TensorH* params, TensorH* exp_avgs, TensorH* exp_a
         const double bias_correction2 = 1 - std::pow(beta2, step);
         const double step_size = lr / bias_correction1;
         const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-        if (fused && fusable(p, g, exp_avg, exp_avg_sq, amsgrad ? *max_exp_avg_sqs[i] : exp_avg)) {
+        if (fused && fusable(p, g, exp_avg, exp_avg_sq, amsgrad ? *max_exp_avg_sqs[i] : exp_avg /* no fourth slot */)) {
           const dt::kernels::AdamScalars k{static_cast<float>(beta1), static_cast<float>(1 - beta1), static_cast<float>(beta2),
                                            static_cast<float>(1 - beta2), static_cast<float>(bias_correction2_sqrt),
                                            static_cast<float>(eps), static_cast<float>(-step_size),
