@@ -70,7 +70,8 @@ public static class Conv
             _ => null,
         };
         var input = w.ComputeInput(x);
-        var y = F.convolution(layout is { } f ? input.contiguous(f) : input, w.Compute("weight"), w.ComputeOptional("bias"),
+        var weight = layout == MemoryFormat.ChannelsLast ? w.Compute("weight", MemoryFormat.ChannelsLast) : w.Compute("weight");
+        var y = F.convolution(layout is { } f ? input.contiguous(f) : input, weight, w.ComputeOptional("bias"),
             s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
         // A one-channel input counts as NCHW to ATen (both layouts coincide), which then writes an NCHW result.
         return layout is { } g ? y.contiguous(g) : y;

@@ -27,6 +27,27 @@ public class PrecisionLayoutTests
     }
 
     [Fact]
+    public void A_bf16_view_casts_a_weight_once_into_the_layout_asked_for_and_gradients_reach_the_master()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(3);
+        var spec = new ConvSpec(2, 8, 16, 3, 1, 1, true);
+        using var w = Params.Init(spec.Declare("conv", [8, 8, 8]).Module, g);
+        using var view = w.In(Precision.BF16);
+        var laidOut = view.Compute("weight", MemoryFormat.ChannelsLast);
+        Assert.Same(laidOut, view.Compute("weight", MemoryFormat.ChannelsLast)); // cast once per view
+        Assert.Equal(ScalarType.BFloat16, laidOut.dtype);
+        Assert.True(laidOut.is_contiguous(MemoryFormat.ChannelsLast) && !laidOut.is_contiguous());
+        Assert.True(view.Compute("weight").is_contiguous(), "the plain compute copy keeps the master's layout");
+        Assert.Equal(0.0, (laidOut.to(ScalarType.Float32) - w["weight"].to(ScalarType.BFloat16).to(ScalarType.Float32)).abs().max().item<float>());
+        Conv.Forward(spec, view, torch.randn([2, 8, 8, 8], g)).@float().sum().backward();
+        Assert.Equal(ScalarType.Float32, w["weight"].grad!.dtype);
+        Assert.True(w["weight"].grad!.is_contiguous(), "the master's gradient has the master's layout");
+        using var fp32 = w.In(Precision.FP32);
+        Assert.Same(w["weight"], fp32.Compute("weight", MemoryFormat.ChannelsLast)); // float32: the master itself
+    }
+
+    [Fact]
     public void A_bf16_unet_returns_float32_in_nchw_order()
     {
         using var scope = torch.NewDisposeScope();
