@@ -77,8 +77,13 @@ void backward_rows(const T* dy, T* dx, const Grid& g) {
   });
 }
 
-at::MemoryFormat channels_last(const at::Tensor& x) {
-  return x.dim() == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast;
+at::MemoryFormat channels_last(int64_t dims) { return dims == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast; }
+
+// (N, C, *S) → (N, C, *2S).
+std::vector<int64_t> doubled(at::IntArrayRef sizes) {
+  auto out = sizes.vec();
+  for (size_t d = 2; d < out.size(); ++d) out[d] *= 2;
+  return out;
 }
 
 template <class F>
@@ -89,18 +94,10 @@ void with_bits(const at::Tensor& t, F f) {
 
 at::Tensor forward_impl(const at::Tensor& x) {
   RECORD_USER_SCOPE("dt::upsample_nearest2x");
-  auto sizes = x.sizes().vec();
-  for (size_t d = 2; d < sizes.size(); ++d) sizes[d] *= 2;
-  auto y = at::empty(sizes, x.options().memory_format(channels_last(x)));
+  auto y = at::empty(doubled(x.sizes()), x.options().memory_format(channels_last(x.dim())));
   const auto g = grid_of(x);
   with_bits(x, [&](auto* in) { forward_rows(in, static_cast<decltype(in)>(y.data_ptr()), g); });
   return y;
-}
-
-at::Tensor aten_upsample(const at::Tensor& x) {
-  auto sizes = x.sizes().slice(2).vec();
-  for (auto& s : sizes) s *= 2;
-  return x.dim() == 5 ? at::upsample_nearest3d(x, sizes, 2.0, 2.0, 2.0) : at::upsample_nearest2d(x, sizes, 2.0, 2.0);
 }
 
 struct UpsampleNearest2x : public torch::autograd::Function<UpsampleNearest2x> {
@@ -113,13 +110,12 @@ struct UpsampleNearest2x : public torch::autograd::Function<UpsampleNearest2x> {
     const auto sizes = ctx->saved_data["sizes"].toIntVector();
     const auto& grad = grads[0];
     if (at::GradMode::is_enabled()) {  // create_graph: ATen's differentiable backward
-      std::vector<int64_t> out(sizes.begin() + 2, sizes.end());
-      for (auto& s : out) s *= 2;
+      const auto out = at::IntArrayRef(doubled(sizes)).slice(2).vec();
       return {sizes.size() == 5 ? at::upsample_nearest3d_backward(grad, out, sizes, 2.0, 2.0, 2.0)
                                 : at::upsample_nearest2d_backward(grad, out, sizes, 2.0, 2.0)};
     }
     RECORD_USER_SCOPE("dt::upsample_nearest2x_backward");
-    const auto format = sizes.size() == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast;
+    const auto format = channels_last(static_cast<int64_t>(sizes.size()));
     const auto dy = grad.contiguous(format);
     auto dx = at::empty(sizes, dy.options().memory_format(format));
     const auto g = grid_of(dx);
@@ -132,11 +128,12 @@ struct UpsampleNearest2x : public torch::autograd::Function<UpsampleNearest2x> {
 namespace dt {
 bool upsample_nearest2x_applies(const at::Tensor& x) {
   return (x.dim() == 4 || x.dim() == 5) && x.device().is_cpu() && x.layout() == at::kStrided &&
-         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last(x)) && !x.is_contiguous();
+         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last(x.dim())) && !x.is_contiguous();
 }
 
 at::Tensor upsample_nearest2x(const at::Tensor& x) {
-  if (!upsample_nearest2x_applies(x)) return aten_upsample(x);
+  TORCH_CHECK(upsample_nearest2x_applies(x), "upsample_nearest2x takes a float32 or bfloat16 channels-last CPU tensor, got ",
+              x.scalar_type(), " ", x.sizes(), " strides ", x.strides());
   if (x.requires_grad() && at::GradMode::is_enabled()) return UpsampleNearest2x::apply(x);
   return forward_impl(x);
 }

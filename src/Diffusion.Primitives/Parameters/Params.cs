@@ -52,7 +52,7 @@ public sealed class Params : IDisposable
     /// a bf16 2-D convolution's weight channels-last, which ATen's channels-last convolution would otherwise copy into
     /// that layout on every call, forward and backward (42 copies, 2.6 ms of a unet28 bf16 step).
     /// </summary>
-    public Tensor Compute(string name, MemoryFormat layout) => casts is null || Precision == Precision.FP32 ? this[name] : casts.Of(this[name], layout);
+    public Tensor Compute(string name, MemoryFormat layout) => Cast(this[name], layout);
 
     /// <summary><see cref="Compute"/> of an optional tensor (a bias that may be switched off).</summary>
     public Tensor? ComputeOptional(string name) => Optional(name) is { } t ? Cast(t) : null;
@@ -60,7 +60,7 @@ public sealed class Params : IDisposable
     /// <summary>An activation entering a matmul-shaped layer, in this view's compute type (itself in float32).</summary>
     public Tensor ComputeInput(Tensor x) => Precision == Precision.FP32 || x.dtype == Precision.ComputeType() ? x : x.to(Precision.ComputeType());
 
-    private Tensor Cast(Tensor t) => casts is null || Precision == Precision.FP32 ? t : casts.Of(t);
+    private Tensor Cast(Tensor t, MemoryFormat? layout = null) => casts is null || Precision == Precision.FP32 ? t : casts.Of(t, layout);
 
     /// <summary>
     /// Draws every tensor of <paramref name="module"/> in declaration order from <paramref name="g"/>; trainable ones
