@@ -21,7 +21,7 @@ fi
 # OpenBLAS (OpenMP build, so it follows torch.set_num_threads): Debian's libtorch calls whichever BLAS the system
 # selects, and the reference BLAS it otherwise gets is ~15× slower for matrix multiplies.
 # libgloo-dev: the gloo headers the process groups (torch.distributed, train --nproc) are compiled against.
-# libdnnl-dev: oneDNN's headers, for the bf16 channels-last 3-D convolution the shim runs on the oneDNN libtorch loads.
+# libdnnl-dev: oneDNN's headers, for the bf16 channels-last convolutions the shim runs on the oneDNN libtorch loads.
 packages=(libtorch-dev libgloo-dev libdnnl-dev libopenblas0-openmp g++ cmake dataset-fashion-mnist)
 # Debian's python3-torch (the same libtorch) makes the PyTorch reference fixtures and runs interop tests.
 # bench/pytorch_reference.py runs the benchmark cases on it. python3 itself (named, not left to python3-torch's

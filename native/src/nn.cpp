@@ -3,20 +3,20 @@
 #include "upsample.h"
 #include "gemm.h"
 #include "group_norm.h"
-#include "conv3d_onednn.h"
+#include "conv_onednn.h"
 
 DT_API int dt_linear(TensorH x, TensorH w, TensorH b, TensorH* out) { DT_TRY(*out = dt::wrap(dt::linear(*x, *w, dt::or_undefined(b)))) }
 
-// Convolution of any spatial rank; n is the number of spatial dims (1, 2 or 3). A bfloat16 channels-last volume goes to
-// oneDNN directly (conv3d_onednn.cpp), everything else to ATen.
+// Convolution of any spatial rank; n is the number of spatial dims (1, 2 or 3). A bfloat16 channels-last image or volume
+// goes to oneDNN directly (conv_onednn.cpp), everything else to ATen.
 DT_API int dt_convolution(TensorH x, TensorH w, TensorH b, const int64_t* stride, const int64_t* padding,
                           const int64_t* dilation, int32_t transposed, const int64_t* output_padding, int32_t n,
                           int64_t groups, TensorH* out) {
   DT_TRY(
       const auto bias = dt::or_undefined(b);
-      if (dt::conv3d_channels_last_applies(*x, *w, bias, dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n),
+      if (dt::conv_channels_last_applies(*x, *w, bias, dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n),
                                            transposed != 0, groups)) {
-        *out = dt::wrap(dt::conv3d_channels_last(*x, *w, bias, stride[0], padding[0]));
+        *out = dt::wrap(dt::conv_channels_last(*x, *w, bias, stride[0], padding[0]));
       } else {
         *out = dt::wrap(at::convolution(*x, *w, dt::opt(b), dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n),
                                         transposed != 0, dt::ints(output_padding, n), groups));

@@ -64,13 +64,14 @@ public static partial class torch
     }
 
     /// <summary>
-    /// Whether bfloat16 3-D convolutions of channels-last volumes, (N, D, H, W, C), run on oneDNN directly — the shim built
-    /// with oneDNN's headers (Debian's libdnnl-dev) and <c>DIFFUSION_CONV3D</c> not set to "aten". ATen 1.13 would reorder
-    /// every such volume into oneDNN's blocked layout and back (README, Precision).
+    /// Whether bfloat16 convolutions of channels-last images (N, H, W, C) and volumes (N, D, H, W, C) run on oneDNN
+    /// directly — the shim built with oneDNN's headers (Debian's libdnnl-dev) and <c>DIFFUSION_CONV</c> not set to "aten".
+    /// ATen 1.13 would reorder every volume into oneDNN's blocked layout and back, and takes slower kernels for images
+    /// (README, Precision).
     /// </summary>
-    public static bool conv3d_channels_last()
+    public static bool conv_channels_last()
     {
-        Tensor.Check(dt_conv3d_channels_last(out var available), "conv3d_channels_last");
+        Tensor.Check(dt_conv_channels_last(out var available), "conv_channels_last");
         return available != 0;
     }
 

@@ -36,9 +36,9 @@ public static class InfoCommand
         yield return ("shim kernels", kernelThreads == intraOp
             ? $"SiLU, GELU, GroupNorm use every intra-op thread ({intraOp}; OpenMP)"
             : $"SiLU, GELU, GroupNorm run on {kernelThreads} of {intraOp} intra-op threads (the shim was built without OpenMP)");
-        yield return ("bf16 3-D convolutions", torch.conv3d_channels_last()
-            ? "oneDNN directly on channels-last volumes (DIFFUSION_CONV3D=aten to opt out)"
-            : "ATen's path, which reorders every volume (the shim was built without libdnnl-dev, or DIFFUSION_CONV3D=aten)");
+        yield return ("bf16 convolutions", torch.conv_channels_last()
+            ? "oneDNN directly on channels-last images and volumes (DIFFUSION_CONV=aten to opt out)"
+            : "ATen's path, which reorders every volume (the shim was built without libdnnl-dev, or DIFFUSION_CONV=aten)");
         yield return (".NET", Environment.Version.ToString());
     }
 }

@@ -48,16 +48,16 @@ public static class Conv
     /// <summary>
     /// (N, in, *spatial) → (N, out, *spatial'), in the compute type of <paramref name="w"/>'s precision — except a transposed
     /// conv, which stays float32: ATen 1.13's CPU transposed convolution rejects bfloat16 (it checks the input's channels
-    /// against the weight's second dim; PyTorch 1.13 fails alike). Under bf16 a 2-D convolution reads and writes
-    /// channels-last, (N, H, W, C): oneDNN's bfloat16 kernels take that layout as it is, where an NCHW activation is
-    /// reordered into oneDNN's blocked layout and the result back on every call, forward and backward (17 % of a unet28
-    /// bf16 step, README, Performance). The output stays channels-last, so the norms (the fused kernel reads either
-    /// layout), sums and the next convolution keep it. ATen 1.13 has no channels-last path for 3-D convolutions, so a
-    /// bf16 volume (N, D, H, W, C) goes to oneDNN through the shim's own convolution when it was built with oneDNN's
-    /// headers (<see cref="torch.conv3d_channels_last"/>).
+    /// against the weight's second dim; PyTorch 1.13 fails alike). Under bf16 a 2-D or 3-D convolution reads and writes
+    /// channels-last, (N, H, W, C) or (N, D, H, W, C): oneDNN's bfloat16 kernels take that layout as it is, where an NCHW
+    /// activation is reordered into oneDNN's blocked layout and the result back on every call, forward and backward (17 %
+    /// of a unet28 bf16 step, README, Performance). The output stays channels-last, so the norms (the fused kernel reads
+    /// either layout), sums and the next convolution keep it. These convolutions go to oneDNN through the shim's own node
+    /// when it was built with oneDNN's headers (<see cref="torch.conv_channels_last"/>): ATen 1.13 has no channels-last
+    /// path for 3-D, and picks slower kernels for 2-D.
     /// </summary>
-    // Fixed for the process (the shim reads DIFFUSION_CONV3D once), so asked once rather than on every convolution.
-    private static readonly Lazy<bool> Conv3dChannelsLast = new(torch.conv3d_channels_last);
+    // Fixed for the process (the shim reads DIFFUSION_CONV once), so asked once rather than on every convolution.
+    private static readonly Lazy<bool> OneDnnChannelsLast = new(torch.conv_channels_last);
 
     public static Tensor Forward(ConvSpec s, Params w, Tensor x)
     {
@@ -66,11 +66,12 @@ public static class Conv
         MemoryFormat? layout = w.Precision != Precision.BF16 ? null : s.Rank switch
         {
             2 => MemoryFormat.ChannelsLast,
-            3 when Conv3dChannelsLast.Value => MemoryFormat.ChannelsLast3d,
+            3 when OneDnnChannelsLast.Value => MemoryFormat.ChannelsLast3d,
             _ => null,
         };
         var input = w.ComputeInput(x);
-        var weight = layout == MemoryFormat.ChannelsLast ? w.Compute("weight", MemoryFormat.ChannelsLast) : w.Compute("weight");
+        // ATen's 2-D path would copy a plain bf16 weight into channels-last on every call; the shim's node reads either.
+        var weight = layout == MemoryFormat.ChannelsLast && !OneDnnChannelsLast.Value ? w.Compute("weight", MemoryFormat.ChannelsLast) : w.Compute("weight");
         var y = F.convolution(layout is { } f ? input.contiguous(f) : input, weight, w.ComputeOptional("bias"),
             s.Rank, [s.Stride], [s.Padding], [1], false, [0], 1, $"conv{s.Rank}d");
         // A one-channel input counts as NCHW to ATen (both layouts coincide), which then writes an NCHW result.

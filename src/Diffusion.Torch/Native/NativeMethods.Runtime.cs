@@ -45,7 +45,7 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static unsafe partial int dt_parallel_info(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static unsafe partial int dt_gemm_backend(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static partial int dt_kernel_threads(out int threads);
-    [LibraryImport(Lib)] internal static partial int dt_conv3d_channels_last(out int available);
+    [LibraryImport(Lib)] internal static partial int dt_conv_channels_last(out int available);
     [LibraryImport(Lib)] internal static partial int dt_profiler_start();
     [LibraryImport(Lib)] internal static partial int dt_profiler_stop();
     [LibraryImport(Lib)] internal static unsafe partial int dt_profiler_report(byte* buf, int cap, out int needed);
