@@ -6,7 +6,7 @@ C#, PyTorch on 1 thread, PyTorch on 2 threads, so drifts in machine load hit all
 time is its median over the rounds. PyTorch gets its best thread count for the case; our side runs with
 its defaults (the thread policy chooses). Run with Debian's python3-torch:
 
-    /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown] [--tuned-malloc] [--precision bf16]
+    /usr/bin/python3 bench/side_by_side.py [--rounds 3] [--case NAME ...] [--markdown] [--tuned-malloc] [--precision bf16 [--paired]]
 
 With --tuned-malloc PyTorch also runs with glibc's mmap and trim thresholds raised (through glibc's
 MALLOC_*_THRESHOLD_ variables), so that it too reuses freed buffers as our caching allocator does, to show what
@@ -16,6 +16,11 @@ With --precision bf16 our side runs mixed precision (`diffusion bench --precisio
 image cases, beside our own float32, PyTorch float32 and PyTorch with the whole model cast to bfloat16 (where that
 runs); the ratio is ours in bf16 over PyTorch float32 at its best thread count, and GFLOP/s is measured against the
 bfloat16 matmul peak (a 2048³ torch.mm of bfloat16 tensors, oneDNN's AVX512-BF16 kernel).
+
+With --precision bf16 --paired the run is only the issue's target: ours in bf16 against PyTorch float32 on two threads
+with tuned malloc (its best side in every run so far), alternating, one pair per round; each round's ratio is taken
+within the pair, and the median of those ratios is reported. On a VM whose speed drifts by 20-50 % over minutes, a
+ratio of two runs a minute apart is steadier than a ratio of two medians gathered over half an hour.
 
 Builds the CLI first (dotnet build -c Release) unless --no-build is given.
 """
@@ -119,6 +124,29 @@ def main_bf16(args):
         print(json.dumps(r))
 
 
+def main_bf16_paired(args):
+    """Ours in bf16 against PyTorch fp32 (two threads, tuned malloc), one pair per round; the median of per-pair ratios."""
+    pytorch_side = (2, True)
+    lines, rows = [], []
+    for case in [c for c in args.case if c in IMAGE_CASES]:
+        pairs = []
+        for r in range(args.rounds):
+            mine, theirs = ours(case, "bf16"), pytorch(case, *pytorch_side)
+            pairs.append((mine["seconds_per_step"], theirs["seconds_per_step"]))
+            print(f"  round {r + 1} {case}: bf16 {pairs[-1][0] * 1e3:.1f} ms, PyTorch fp32 {pairs[-1][1] * 1e3:.1f} ms, "
+                  f"ratio {pairs[-1][0] / pairs[-1][1]:.3f}", file=sys.stderr, flush=True)
+        ratios = [m / t for m, t in pairs]
+        rows.append({"case": case, "rounds": len(pairs), "ours_bf16_ms": [m * 1e3 for m, _ in pairs],
+                     "pytorch_fp32_2t_tuned_ms": [t * 1e3 for _, t in pairs], "paired_ratios": ratios,
+                     "median_ratio": statistics.median(ratios)})
+        lines.append([case, " / ".join(f"{m * 1e3:.0f}" for m, _ in pairs), " / ".join(f"{t * 1e3:.0f}" for _, t in pairs),
+                      " / ".join(f"{x:.2f}" for x in ratios), f"{statistics.median(ratios):.2f}"])
+    print_table(["case", "Diffusion bf16 ms/step, each round", "PyTorch fp32 (2 threads, tuned malloc), each round",
+                 "ratio within each round", "median ratio"], lines, args.markdown)
+    for r in rows:
+        print(json.dumps(r))
+
+
 def print_table(header, lines, markdown):
     if markdown:
         print("| " + " | ".join(header) + " |")
@@ -163,12 +191,17 @@ def main():
                         help="also run PyTorch with our glibc malloc settings and report that ratio too")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
                         help="bf16: our mixed precision on the image cases, beside PyTorch fp32 and PyTorch cast to bf16")
+    parser.add_argument("--paired", action="store_true",
+                        help="with --precision bf16: only ours in bf16 against PyTorch fp32 (2 threads, tuned malloc), "
+                             "the median of per-round ratios")
     args = parser.parse_args()
     if not args.no_build:
         subprocess.run(["dotnet", "build", "-c", "Release", "-nologo", "-v", "quiet", "-clp:ErrorsOnly",
                         os.path.join(ROOT, "src", "Diffusion.Cli")], check=True)
+    if args.paired and args.precision != "bf16":
+        parser.error("--paired compares bf16 runs: add --precision bf16")
     if args.precision == "bf16":
-        return main_bf16(args)
+        return main_bf16_paired(args) if args.paired else main_bf16(args)
 
     rates = {n: matmul_gflops(n) for n in (1, 2)}
     peak = {n: max(r.values()) for n, r in rates.items()}

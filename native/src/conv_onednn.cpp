@@ -105,8 +105,9 @@ const Primitives& primitives(const at::Tensor& x, const at::Tensor& w, int64_t s
   const memory::desc diff_wei(dims_of(w.sizes()), gradient_type, tag::any);
   const memory::desc diff_b = bias ? memory::desc({w.size(0)}, gradient_type, tag::a) : memory::desc();
   const auto algo = dnnl::algorithm::convolution_direct;
-  auto fwd_pd = preferred_forward(
-      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src, wei, b, dst, strides, pad_l, pad_r), spatial);
+  // Named: a primitive_desc's implementation iterator reads its op desc, which must outlive preferred_forward's walk.
+  const dnnl::convolution_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algo, src, wei, b, dst, strides, pad_l, pad_r);
+  auto fwd_pd = preferred_forward(fwd_desc, spatial);
   auto data_pd = dnnl::convolution_backward_data::primitive_desc(
       dnnl::convolution_backward_data::desc(algo, src, wei, dst, strides, pad_l, pad_r), engine(), fwd_pd);
   auto weights_pd = dnnl::convolution_backward_weights::primitive_desc(

@@ -2,6 +2,7 @@
 // shared with Diffusion.Torch (UnaryOp / BinaryOp enums, both made from opcodes.def), which keeps the shim small.
 #include "shim.h"
 #include "activations.h"
+#include "channel_add.h"
 
 namespace {
 enum Unary : int32_t {
@@ -124,7 +125,11 @@ void binary_(int32_t op, at::Tensor& a, const B& b) {
 
 DT_API int dt_unary(int32_t op, TensorH a, TensorH* out) { DT_TRY(*out = dt::wrap(unary(op, *a))) }
 DT_API int dt_unary_(int32_t op, TensorH a) { DT_TRY(unary_(op, *a)) }
-DT_API int dt_binary(int32_t op, TensorH a, TensorH b, TensorH* out) { DT_TRY(*out = dt::wrap(binary(op, *a, *b))) }
+// A channels-last activation plus a per-sample channel term (a ResBlock's time embedding) takes the shim's kernel
+// (channel_add.cpp): ATen's loop over C-element rows is slow for few channels.
+DT_API int dt_binary(int32_t op, TensorH a, TensorH b, TensorH* out) {
+  DT_TRY(*out = dt::wrap(op == ADD && dt::channel_add_applies(*a, *b) ? dt::channel_add(*a, *b) : binary(op, *a, *b)))
+}
 DT_API int dt_binary_scalar(int32_t op, TensorH a, DtScalar b, TensorH* out) {
   DT_TRY(*out = dt::wrap(binary(op, *a, dt::scalar(b))))
 }

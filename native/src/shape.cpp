@@ -1,5 +1,6 @@
 // Views, reshapes, joins and splits, indexing.
 #include "shim.h"
+#include "channel_cat.h"
 
 DT_API int dt_reshape(TensorH a, const int64_t* shape, int32_t n, TensorH* out) {
   DT_TRY(*out = dt::wrap(a->reshape(dt::ints(shape, n))))
@@ -27,7 +28,14 @@ DT_API int dt_repeat(TensorH a, const int64_t* repeats, int32_t n, TensorH* out)
   DT_TRY(*out = dt::wrap(a->repeat(dt::ints(repeats, n))))
 }
 DT_API int dt_flip(TensorH a, const int64_t* dims, int32_t n, TensorH* out) { DT_TRY(*out = dt::wrap(a->flip(dt::ints(dims, n)))) }
-DT_API int dt_cat(const TensorH* ts, int32_t n, int64_t dim, TensorH* out) { DT_TRY(*out = dt::wrap(at::cat(dt::list(ts, n), dim))) }
+// Channels-last activations joined along channels under autograd take channel_cat.cpp, whose backward returns
+// contiguous gradients (ATen's strided channel slices made the skip's gradient sum slow).
+DT_API int dt_cat(const TensorH* ts, int32_t n, int64_t dim, TensorH* out) {
+  DT_TRY(
+      const auto tensors = dt::list(ts, n);
+      const int64_t d = dim < 0 && n > 0 ? dim + tensors[0].dim() : dim;
+      *out = dt::wrap(dt::channel_cat_applies(tensors, d) ? dt::channel_cat(tensors) : at::cat(tensors, dim)))
+}
 DT_API int dt_stack(const TensorH* ts, int32_t n, int64_t dim, TensorH* out) { DT_TRY(*out = dt::wrap(at::stack(dt::list(ts, n), dim))) }
 
 namespace {
