@@ -9,17 +9,14 @@
 #include <ATen/record_function.h>
 #include "channel_add.h"
 #include "bf16.h"
+#include "kernels.h"
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 namespace {
-float to_float(float v) { return v; }
-float to_float(uint16_t v) { return dt::bf16::widen(v); }
-void from_float(float v, float* out) { *out = v; }
-void from_float(float v, uint16_t* out) { *out = dt::bf16::narrow(v); }
-
 template <class F>
 void with_bits(const at::Tensor& t, F f) {
   if (t.scalar_type() == at::kBFloat16) f(static_cast<uint16_t*>(t.data_ptr()));
@@ -43,21 +40,20 @@ bool per_sample_channels(const at::Tensor& e, const at::Tensor& x) {
   return true;
 }
 
-// y[n, p, :] = x[n, p, :] + e[n, :] over rows of C elements; `positions` rows per sample.
+// y[n, p, :] = x[n, p, :] + e[n, :] over rows of C elements, `positions` rows per sample (the loops: kernels.cpp).
 template <class T>
 void add_rows(const T* x, const T* e, T* y, int64_t samples, int64_t positions, int64_t channels) {
   const int64_t grain = std::max<int64_t>(1, 16384 / channels);
   at::parallel_for(0, samples * positions, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const T* row = x + r * channels;
-      const T* add = e + (r / positions) * channels;
-      T* out = y + r * channels;
-      for (int64_t c = 0; c < channels; ++c) from_float(to_float(row[c]) + to_float(add[c]), out + c);
+    for (int64_t r = begin; r < end;) {  // runs of rows within one sample
+      const int64_t n = r / positions, stop = std::min(end, (n + 1) * positions);
+      dt::kernels::add_row_to_rows(x + r * channels, e + n * channels, y + r * channels, stop - r, channels);
+      r = stop;
     }
   });
 }
 
-// de[n, :] = Σ_p dy[n, p, :] in float32, per block of positions and then over the blocks.
+// de[n, :] = Σ_p dy[n, p, :] in float32: sums of blocks of positions, then of the blocks.
 template <class T>
 void sum_rows(const T* dy, T* de, int64_t samples, int64_t positions, int64_t channels) {
   constexpr int64_t block = 256;
@@ -67,14 +63,12 @@ void sum_rows(const T* dy, T* de, int64_t samples, int64_t positions, int64_t ch
       std::fill(total.begin(), total.end(), 0.0f);
       for (int64_t p0 = 0; p0 < positions; p0 += block) {
         std::fill(partial.begin(), partial.end(), 0.0f);
-        const int64_t p1 = std::min(positions, p0 + block);
-        for (int64_t p = p0; p < p1; ++p) {
-          const T* row = dy + (n * positions + p) * channels;
-          for (int64_t c = 0; c < channels; ++c) partial[c] += to_float(row[c]);
-        }
+        dt::kernels::sum_rows(dy + (n * positions + p0) * channels, partial.data(), std::min(block, positions - p0), channels);
         for (int64_t c = 0; c < channels; ++c) total[c] += partial[c];
       }
-      for (int64_t c = 0; c < channels; ++c) from_float(total[c], de + n * channels + c);
+      T* out = de + n * channels;
+      if constexpr (std::is_same_v<T, float>) std::copy(total.begin(), total.end(), out);
+      else for (int64_t c = 0; c < channels; ++c) out[c] = dt::bf16::narrow(total[c]);
     }
   });
 }

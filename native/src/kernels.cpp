@@ -125,4 +125,22 @@ DT_CLONES __attribute__((optimize("fp-contract=off"))) void adam_step(float* p, 
                                                                       int64_t n, const AdamScalars& s) {
   adam_f(p, g, m, v, v_max, n, s);
 }
+// ---- rows of channels (channel_add.cpp) ----
+DT_CLONES void add_row_to_rows(const float* __restrict x, const float* __restrict e, float* __restrict y, int64_t rows, int64_t channels) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) y[r * channels + c] = x[r * channels + c] + e[c];
+}
+DT_CLONES void add_row_to_rows(const uint16_t* __restrict x, const uint16_t* __restrict e, uint16_t* __restrict y, int64_t rows,
+                               int64_t channels) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) y[r * channels + c] = dt::bf16::narrow(dt::bf16::widen(x[r * channels + c]) + dt::bf16::widen(e[c]));
+}
+DT_CLONES void sum_rows(const float* __restrict dy, float* __restrict total, int64_t rows, int64_t channels) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) total[c] += dy[r * channels + c];
+}
+DT_CLONES void sum_rows(const uint16_t* __restrict dy, float* __restrict total, int64_t rows, int64_t channels) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) total[c] += dt::bf16::widen(dy[r * channels + c]);
+}
 }  // namespace dt::kernels

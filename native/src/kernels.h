@@ -14,6 +14,13 @@ void silu_backward(const uint16_t* grad, const uint16_t* x, uint16_t* out, int64
 void gelu_tanh_forward(const uint16_t* x, uint16_t* y, int64_t n);
 void gelu_tanh_backward(const uint16_t* grad, const uint16_t* x, uint16_t* out, int64_t n);
 
+// Rows of `channels` contiguous elements (a channels-last activation's positions), channel_add.cpp's loops:
+// y[r, c] = x[r, c] + e[c] (one rounding of the float32 sum), and total[c] += Σ_r dy[r, c] in float32.
+void add_row_to_rows(const float* x, const float* e, float* y, int64_t rows, int64_t channels);
+void add_row_to_rows(const uint16_t* x, const uint16_t* e, uint16_t* y, int64_t rows, int64_t channels);
+void sum_rows(const float* dy, float* total, int64_t rows, int64_t channels);
+void sum_rows(const uint16_t* dy, float* total, int64_t rows, int64_t channels);
+
 // One Adam/AdamW step's constants, as float32 (what ATen's ops round the double hyperparameters to).
 struct AdamScalars {
   float beta1, one_minus_beta1, beta2, one_minus_beta2;
