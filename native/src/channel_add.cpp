@@ -17,20 +17,6 @@
 #include <vector>
 
 namespace {
-template <class F>
-void with_bits(const at::Tensor& t, F f) {
-  if (t.scalar_type() == at::kBFloat16) f(static_cast<uint16_t*>(t.data_ptr()));
-  else f(t.data_ptr<float>());
-}
-
-at::MemoryFormat channels_last(int64_t dims) { return dims == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast; }
-
-bool stored_channels_last(const at::Tensor& x) {
-  return (x.dim() == 4 || x.dim() == 5) && x.device().is_cpu() && x.layout() == at::kStrided &&
-         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last(x.dim())) &&
-         !x.is_contiguous();
-}
-
 // (N, C, 1, ...) matching x's N and C.
 bool per_sample_channels(const at::Tensor& e, const at::Tensor& x) {
   if (e.dim() != x.dim() || e.scalar_type() != x.scalar_type() || !e.device().is_cpu() || e.size(0) != x.size(0) || e.size(1) != x.size(1))
@@ -75,10 +61,10 @@ void sum_rows(const T* dy, T* de, int64_t samples, int64_t positions, int64_t ch
 
 at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& e) {
   RECORD_USER_SCOPE("dt::channel_add");  // named for the op profiler (profiler.cpp)
-  auto y = at::empty(x.sizes(), x.options().memory_format(channels_last(x.dim())));
+  auto y = at::empty(x.sizes(), x.options().memory_format(dt::channels_last_format(x.dim())));
   const auto rows = e.contiguous();
   const int64_t samples = x.size(0), channels = x.size(1), positions = x.numel() / std::max<int64_t>(1, samples * channels);
-  with_bits(x, [&](auto* in) {
+  dt::with_bits(x, [&](auto* in) {
     using T = std::remove_pointer_t<decltype(in)>;
     add_rows(in, static_cast<const T*>(rows.data_ptr()), static_cast<T*>(y.data_ptr()), samples, positions, channels);
   });
@@ -99,10 +85,10 @@ struct ChannelAdd : public torch::autograd::Function<ChannelAdd> {
     if (at::GradMode::is_enabled())  // create_graph: ATen's differentiable sum
       return {grad, grad.sum(positions_dims, /*keepdim=*/true)};
     RECORD_USER_SCOPE("dt::channel_add_backward");
-    const auto dy = grad.contiguous(channels_last(grad.dim()));
+    const auto dy = grad.contiguous(dt::channels_last_format(grad.dim()));
     auto de = at::empty(e_sizes, dy.options().memory_format(at::MemoryFormat::Contiguous));
     const int64_t samples = dy.size(0), channels = dy.size(1), positions = dy.numel() / std::max<int64_t>(1, samples * channels);
-    with_bits(dy, [&](auto* in) { sum_rows(in, static_cast<decltype(in)>(de.data_ptr()), samples, positions, channels); });
+    dt::with_bits(dy, [&](auto* in) { sum_rows(in, static_cast<decltype(in)>(de.data_ptr()), samples, positions, channels); });
     return {grad, de};
   }
 };
@@ -110,13 +96,13 @@ struct ChannelAdd : public torch::autograd::Function<ChannelAdd> {
 
 namespace dt {
 bool channel_add_applies(const at::Tensor& a, const at::Tensor& b) {
-  return (stored_channels_last(a) && per_sample_channels(b, a)) || (stored_channels_last(b) && per_sample_channels(a, b));
+  return (dt::stored_channels_last(a) && per_sample_channels(b, a)) || (dt::stored_channels_last(b) && per_sample_channels(a, b));
 }
 
 at::Tensor channel_add(const at::Tensor& a, const at::Tensor& b) {
   TORCH_CHECK(channel_add_applies(a, b), "channel_add takes a float32 or bfloat16 channels-last CPU tensor and an (N, C, 1, ...) ",
               "tensor of its type, got ", a.scalar_type(), " ", a.sizes(), " and ", b.scalar_type(), " ", b.sizes());
-  const bool a_is_x = stored_channels_last(a) && per_sample_channels(b, a);
+  const bool a_is_x = dt::stored_channels_last(a) && per_sample_channels(b, a);
   const auto &x = a_is_x ? a : b, &e = a_is_x ? b : a;  // float addition commutes: the order does not change the sum
   if (at::GradMode::is_enabled() && (x.requires_grad() || e.requires_grad())) return ChannelAdd::apply(x, e);
   return forward_impl(x, e);

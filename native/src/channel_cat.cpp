@@ -11,8 +11,6 @@
 #include <vector>
 
 namespace {
-at::MemoryFormat channels_last(int64_t dims) { return dims == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast; }
-
 struct ChannelCat : public torch::autograd::Function<ChannelCat> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::TensorList tensors) {
     std::vector<int64_t> channels;
@@ -28,7 +26,7 @@ struct ChannelCat : public torch::autograd::Function<ChannelCat> {
     torch::autograd::variable_list out;
     int64_t offset = 0;
     for (const int64_t c : channels) {
-      out.push_back(grad.narrow(1, offset, c).contiguous(channels_last(grad.dim())));
+      out.push_back(grad.narrow(1, offset, c).contiguous(dt::channels_last_format(grad.dim())));
       offset += c;
     }
     return out;
@@ -42,7 +40,7 @@ bool channel_cat_applies(at::TensorList tensors, int64_t dim) {
   bool any_grad = false;
   for (const auto& t : tensors) {
     if ((t.dim() != 4 && t.dim() != 5) || t.dim() != tensors[0].dim() || !t.device().is_cpu() || t.layout() != at::kStrided ||
-        !t.is_contiguous(channels_last(t.dim())) || t.is_contiguous())
+        !t.is_contiguous(channels_last_format(t.dim())) || t.is_contiguous())
       return false;
     any_grad = any_grad || t.requires_grad();
   }

@@ -54,9 +54,9 @@ using Key = std::tuple<std::vector<int64_t>, std::vector<int64_t>, int64_t, int6
 
 memory::dims dims_of(at::IntArrayRef s) { return memory::dims(s.begin(), s.end()); }
 
-// The activations' channels-last layout of a 2-D or 3-D convolution (x.dim() 4 or 5), as oneDNN and ATen name it.
+// The activations' channels-last layout of a 2-D or 3-D convolution (x.dim() 4 or 5), as oneDNN names it (ATen's name:
+// dt::channels_last_format, shim.h).
 tag channels_last(int64_t dim) { return dim == 4 ? tag::nhwc : tag::ndhwc; }
-at::MemoryFormat channels_last_format(int64_t dim) { return dim == 4 ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::ChannelsLast3d; }
 
 // A weight as the caller stores it: plain (O, I, k...) or channels-last (O, k..., I) — a bf16 2-D conv's weight is cast
 // into channels-last once per step for ATen's path (Params.Compute), and a 1x1 kernel is both.
@@ -139,7 +139,7 @@ at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& w, const at::Tens
   const auto& p = primitives(x, w, stride, pad, b.defined());
   const auto out = p.fwd_pd.dst_desc().dims();
   const auto layout = channels_last(x.dim());
-  auto y = at::empty(at::IntArrayRef(out.data(), out.size()), x.options().memory_format(channels_last_format(x.dim())));
+  auto y = at::empty(at::IntArrayRef(out.data(), out.size()), x.options().memory_format(dt::channels_last_format(x.dim())));
   dnnl::stream s(engine());
   auto weights = weights_for(s, w, p.fwd_pd.weights_desc());
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(x, layout)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, wrap(y, layout)}};
@@ -190,7 +190,7 @@ struct ConvChannelsLast : public torch::autograd::Function<ConvChannelsLast> {
     const auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &w = saved[1], &b = saved[2];
     const int64_t stride = ctx->saved_data["stride"].toInt(), pad = ctx->saved_data["pad"].toInt();
-    const auto dy = grads[0].to(at::kBFloat16).contiguous(channels_last_format(x.dim()));
+    const auto dy = grads[0].to(at::kBFloat16).contiguous(dt::channels_last_format(x.dim()));
     if (at::GradMode::is_enabled()) {  // create_graph: ATen's differentiable convolution_backward
       const std::vector<int64_t> strides(x.dim() - 2, stride), pads(x.dim() - 2, pad), ones(x.dim() - 2, 1), zeros(x.dim() - 2, 0);
       auto g = at::convolution_backward(dy, x, w, b.defined() ? c10::optional<at::IntArrayRef>(b.sizes()) : c10::nullopt,
@@ -204,7 +204,7 @@ struct ConvChannelsLast : public torch::autograd::Function<ConvChannelsLast> {
     at::Tensor dx, dw, db;
     if (x.requires_grad()) {
       const auto layout = channels_last(x.dim());
-      dx = at::empty(x.sizes(), x.options().memory_format(channels_last_format(x.dim())));
+      dx = at::empty(x.sizes(), x.options().memory_format(dt::channels_last_format(x.dim())));
       auto weights = weights_for(s, w, p.data_pd.weights_desc());
       p.data.execute(s, {{DNNL_ARG_DIFF_DST, wrap(dy, layout)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, wrap(dx, layout)}});
       s.wait();

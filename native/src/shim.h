@@ -50,6 +50,24 @@ inline c10::optional<at::Generator> gen(GeneratorH g) {
 }
 at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index);
 std::vector<at::Tensor> list(const TensorH* ts, int32_t n);
+
+// The channels-last memory format of a 4-D (N, C, H, W) or 5-D (N, C, D, H, W) tensor.
+inline at::MemoryFormat channels_last_format(int64_t dims) {
+  return dims == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast;
+}
+// A 4-D or 5-D float32 or bfloat16 CPU tensor stored channels-last — and not plain contiguous as well, as one with a
+// single channel or position is — which the shim's row kernels (a position's C channels contiguous) take.
+inline bool stored_channels_last(const at::Tensor& x) {
+  return (x.dim() == 4 || x.dim() == 5) && x.device().is_cpu() && x.layout() == at::kStrided &&
+         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last_format(x.dim())) &&
+         !x.is_contiguous();
+}
+// Calls f with t's elements as float* or, for bfloat16, as raw bits (uint16_t*, bf16.h), for the shim's row kernels.
+template <class F>
+void with_bits(const at::Tensor& t, F f) {
+  if (t.scalar_type() == at::kBFloat16) f(static_cast<uint16_t*>(t.data_ptr()));
+  else f(t.data_ptr<float>());
+}
 }  // namespace dt
 
 #define DT_CATCH                                                     \

@@ -77,8 +77,6 @@ void backward_rows(const T* dy, T* dx, const Grid& g) {
   });
 }
 
-at::MemoryFormat channels_last(int64_t dims) { return dims == 5 ? at::MemoryFormat::ChannelsLast3d : at::MemoryFormat::ChannelsLast; }
-
 // (N, C, *S) → (N, C, *2S).
 std::vector<int64_t> doubled(at::IntArrayRef sizes) {
   auto out = sizes.vec();
@@ -86,17 +84,11 @@ std::vector<int64_t> doubled(at::IntArrayRef sizes) {
   return out;
 }
 
-template <class F>
-void with_bits(const at::Tensor& t, F f) {
-  if (t.scalar_type() == at::kBFloat16) f(static_cast<uint16_t*>(t.data_ptr()));
-  else f(t.data_ptr<float>());
-}
-
 at::Tensor forward_impl(const at::Tensor& x) {
   RECORD_USER_SCOPE("dt::upsample_nearest2x");
-  auto y = at::empty(doubled(x.sizes()), x.options().memory_format(channels_last(x.dim())));
+  auto y = at::empty(doubled(x.sizes()), x.options().memory_format(dt::channels_last_format(x.dim())));
   const auto g = grid_of(x);
-  with_bits(x, [&](auto* in) { forward_rows(in, static_cast<decltype(in)>(y.data_ptr()), g); });
+  dt::with_bits(x, [&](auto* in) { forward_rows(in, static_cast<decltype(in)>(y.data_ptr()), g); });
   return y;
 }
 
@@ -115,11 +107,11 @@ struct UpsampleNearest2x : public torch::autograd::Function<UpsampleNearest2x> {
                                 : at::upsample_nearest2d_backward(grad, out, sizes, 2.0, 2.0)};
     }
     RECORD_USER_SCOPE("dt::upsample_nearest2x_backward");
-    const auto format = channels_last(static_cast<int64_t>(sizes.size()));
+    const auto format = dt::channels_last_format(static_cast<int64_t>(sizes.size()));
     const auto dy = grad.contiguous(format);
     auto dx = at::empty(sizes, dy.options().memory_format(format));
     const auto g = grid_of(dx);
-    with_bits(dy, [&](auto* in) { backward_rows(in, static_cast<decltype(in)>(dx.data_ptr()), g); });
+    dt::with_bits(dy, [&](auto* in) { backward_rows(in, static_cast<decltype(in)>(dx.data_ptr()), g); });
     return {dx};
   }
 };
@@ -127,8 +119,7 @@ struct UpsampleNearest2x : public torch::autograd::Function<UpsampleNearest2x> {
 
 namespace dt {
 bool upsample_nearest2x_applies(const at::Tensor& x) {
-  return (x.dim() == 4 || x.dim() == 5) && x.device().is_cpu() && x.layout() == at::kStrided &&
-         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last(x.dim())) && !x.is_contiguous();
+  return stored_channels_last(x);
 }
 
 at::Tensor upsample_nearest2x(const at::Tensor& x) {
