@@ -20,6 +20,12 @@ __attribute__((always_inline)) inline uint16_t narrow(float v) {
   return static_cast<uint16_t>((bits & 0x7FFFFFFFu) > 0x7F800000u ? (bits >> 16) | 0x40u : rounded);
 }
 
+// Element access generic over the two element types (float32, or bfloat16 as raw bits), for kernels templated on it.
+__attribute__((always_inline)) inline float as_float(float v) { return v; }
+__attribute__((always_inline)) inline float as_float(uint16_t v) { return widen(v); }
+__attribute__((always_inline)) inline void store(float* p, float v) { *p = v; }
+__attribute__((always_inline)) inline void store(uint16_t* p, float v) { *p = narrow(v); }
+
 // Whole arrays, for the kernels that widen a chunk, compute in float32 and narrow the result.
 __attribute__((always_inline)) inline void widen(const uint16_t* __restrict p, float* __restrict f, int64_t n) {
   for (int64_t i = 0; i < n; ++i) f[i] = widen(p[i]);

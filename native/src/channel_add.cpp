@@ -52,9 +52,7 @@ void sum_rows(const T* dy, T* de, int64_t samples, int64_t positions, int64_t ch
         dt::kernels::sum_rows(dy + (n * positions + p0) * channels, partial.data(), std::min(block, positions - p0), channels);
         for (int64_t c = 0; c < channels; ++c) total[c] += partial[c];
       }
-      T* out = de + n * channels;
-      if constexpr (std::is_same_v<T, float>) std::copy(total.begin(), total.end(), out);
-      else for (int64_t c = 0; c < channels; ++c) out[c] = dt::bf16::narrow(total[c]);
+      for (int64_t c = 0; c < channels; ++c) dt::bf16::store(de + n * channels + c, total[c]);
     }
   });
 }

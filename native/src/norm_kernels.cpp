@@ -14,11 +14,8 @@
 namespace {
 constexpr int64_t lanes = 16;
 
-DT_ALWAYS_INLINE float value(float v) { return v; }
-DT_ALWAYS_INLINE float value(uint16_t v) { return dt::bf16::widen(v); }
-
-DT_ALWAYS_INLINE void put(float* p, float v) { *p = v; }
-DT_ALWAYS_INLINE void put(uint16_t* p, float v) { *p = dt::bf16::narrow(v); }
+using dt::bf16::as_float;
+using dt::bf16::store;
 
 DT_ALWAYS_INLINE float sigmoid(float z) { return 1.0f / (1.0f + dt::kernels::exp_poly(-z)); }
 
@@ -47,12 +44,12 @@ DT_ALWAYS_INLINE void in_lanes(int64_t n, Step step) {
 template <class T>
 DT_ALWAYS_INLINE void moments(const T* __restrict x, int64_t m, float* mean, float* var) {
   float acc[lanes] = {};
-  in_lanes(m, [&](int64_t i, int64_t j) { acc[j] += value(x[i]); });
+  in_lanes(m, [&](int64_t i, int64_t j) { acc[j] += as_float(x[i]); });
   const float rough = fold(acc) / static_cast<float>(m);
   // Second pass about the rough mean: Σd corrects it, Σd² − (Σd)²/m is m·variance without cancellation.
   float sum[lanes] = {}, squares[lanes] = {};
   in_lanes(m, [&](int64_t i, int64_t j) {
-    const float d = value(x[i]) - rough;
+    const float d = as_float(x[i]) - rough;
     sum[j] += d;
     squares[j] += d * d;
   });
@@ -84,7 +81,7 @@ template <class T, class O, class M, class A, class B>
 DT_ALWAYS_INLINE void normalize_run(const T* __restrict xc, O* __restrict yc, int64_t n, M m, A a, B b, bool silu,
                                     float* __restrict in, float* __restrict out) {
   if (!silu) {
-    for (int64_t k = 0; k < n; ++k) put(yc + k, (value(xc[k]) - m(k)) * a(k) + b(k));
+    for (int64_t k = 0; k < n; ++k) store(yc + k, (as_float(xc[k]) - m(k)) * a(k) + b(k));
     return;
   }
   const float* __restrict xs = as_floats(xc, n, in);
@@ -153,7 +150,7 @@ DT_ALWAYS_INLINE void backward_dx(const float* __restrict dz, const T* __restric
   for (int64_t c = 0; c < channels; ++c) {
     const int64_t o = c * positions;
     const float ac = a[c];
-    for (int64_t s = 0; s < positions; ++s) put(dx + o + s, ac * dz[o + s] + b * (value(x[o + s]) - mean) + c0);
+    for (int64_t s = 0; s < positions; ++s) store(dx + o + s, ac * dz[o + s] + b * (as_float(x[o + s]) - mean) + c0);
   }
 }
 
@@ -227,12 +224,12 @@ DT_ALWAYS_INLINE void rows_sums_of(const T* __restrict x, int64_t rows, int64_t 
       const T* __restrict xs = x + o;
       if (squares) {
         for (int64_t k = 0; k < n; ++k) {
-          const float d = value(xs[k]) - m[k];
+          const float d = as_float(xs[k]) - m[k];
           acc_s[k] += d;
           acc_q[k] += d * d;
         }
       } else {
-        for (int64_t k = 0; k < n; ++k) acc_s[k] += value(xs[k]) - m[k];
+        for (int64_t k = 0; k < n; ++k) acc_s[k] += as_float(xs[k]) - m[k];
       }
     }, [&] {
       fold_into(acc_s, w, per, sum, c0);
@@ -305,7 +302,7 @@ DT_ALWAYS_INLINE void rows_backward_dx_of(const float* __restrict dz, const T* _
     repeat(c0, first, w, per, tc);
     const float *__restrict m = f.m, *__restrict ta = f.a, *__restrict tb = f.b;
     for_tiles(t, first, w, [&](int64_t o, int64_t n) {
-      for (int64_t k = 0; k < n; ++k) put(dx + o + k, ta[k] * dz[o + k] + tb[k] * (value(x[o + k]) - m[k]) + tc[k]);
+      for (int64_t k = 0; k < n; ++k) store(dx + o + k, ta[k] * dz[o + k] + tb[k] * (as_float(x[o + k]) - m[k]) + tc[k]);
     }, [] {});
   }
 }

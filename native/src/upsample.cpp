@@ -31,11 +31,6 @@ int64_t child_row(const Grid& g, int64_t r, int64_t a, int64_t b) {
   return ((nd * g.depth + a) * g.height * 2 + 2 * h + b);
 }
 
-float to_float(float v) { return v; }
-float to_float(uint16_t v) { return dt::bf16::widen(v); }
-void from_float(float v, float* out) { *out = v; }
-void from_float(float v, uint16_t* out) { *out = dt::bf16::narrow(v); }
-
 // y[child] = x[row] for every child of every input row.
 template <class T>
 void forward_rows(const T* x, T* y, const Grid& g) {
@@ -68,11 +63,11 @@ void backward_rows(const T* dy, T* dx, const Grid& g) {
             for (int64_t e = 0; e < 2; ++e) {
               const T* from = child + (2 * w + e) * g.channels;
               float* to = sum.data() + w * g.channels;
-              for (int64_t c = 0; c < g.channels; ++c) to[c] += to_float(from[c]);
+              for (int64_t c = 0; c < g.channels; ++c) to[c] += dt::bf16::as_float(from[c]);
             }
         }
       T* out = dx + r * in_row;
-      for (int64_t i = 0; i < in_row; ++i) from_float(sum[i], out + i);
+      for (int64_t i = 0; i < in_row; ++i) dt::bf16::store(out + i, sum[i]);
     }
   });
 }
