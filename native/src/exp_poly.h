@@ -8,9 +8,12 @@
 namespace dt::kernels {
 // Above 88 the result is +inf (so silu(−inf) is NaN and silu(−100) is −0, as in ATen); below −87, e^−87.
 __attribute__((always_inline)) inline float exp_poly(float x_in) {
-  const float x = x_in < -87.0f ? -87.0f : x_in > 88.0f ? 88.0f : x_in;  // NaN passes through
-  const float t = x * 1.44269504088896341f;          // x / ln 2
-  const float n = static_cast<float>(static_cast<int32_t>(t + (t >= 0 ? 0.5f : -0.5f)));
+  // Two separate clamps and a rint: written as the nested select and a round-half-away-from-zero, GCC vectorised them
+  // into ~20 mask-register operations per 16 lanes, and the whole exp ran at ~0.42 ns per element instead of ~0.27
+  // (AVX-512, one thread). NaN passes through both clamps (a comparison with NaN is false).
+  float x = 88.0f < x_in ? 88.0f : x_in;
+  x = -87.0f > x ? -87.0f : x;
+  const float n = __builtin_rintf(x * 1.44269504088896341f);  // round(x / ln 2), ties to even: |r| ≤ ln 2 / 2 either way
   float r = x - n * 0.693359375f;  // x − n·ln 2 in two parts (Cody–Waite), exact to float precision
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
