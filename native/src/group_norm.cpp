@@ -156,6 +156,11 @@ Forward forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor&
   return {y, mean, rstd};
 }
 
+// Float32 scratch of n elements from the CPU allocator (the shim's caching one), left uninitialised: the backward's dz is
+// a whole sample's worth (4 MB for a 32³ volume of 32 channels), and a std::vector wrote zeros over all of it into
+// freshly mapped pages on every call.
+at::Tensor scratch(int64_t n) { return at::empty({n}, at::TensorOptions().dtype(at::kFloat)); }
+
 struct Gradients {
   at::Tensor dx, dweight, dbias;
 };
@@ -207,7 +212,8 @@ Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::
   const auto M = static_cast<double>(L.size());
   with_types(x, dy, [&](auto* xp, auto* gp) {
     at::parallel_for(0, L.n, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> center(C), scale(C), shift(C), b(C), c0(C), dz(S * C);
+      std::vector<float> center(C), scale(C), shift(C), b(C), c0(C);
+      const auto dz = scratch(S * C);
       for (int64_t n = begin; n < end; ++n) {
         const int64_t offset = n * S * C;
         float *ds = dsp + n * C, *db = dbp + n * C;
@@ -215,7 +221,7 @@ Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::
           std::fill(center.begin() + g * L.channels, center.begin() + (g + 1) * L.channels, mp[n * groups + g]);
           affine_of(gamma, beta, g, L.channels, rp[n * groups + g], scale.data() + g * L.channels, shift.data() + g * L.channels);
         }
-        dt::kernels::rows_backward_sums(gp + offset, xp + offset, dz.data(), S, C, center.data(), scale.data(), shift.data(), silu, ds, db);
+        dt::kernels::rows_backward_sums(gp + offset, xp + offset, dz.data_ptr<float>(), S, C, center.data(), scale.data(), shift.data(), silu, ds, db);
         if (need_dx) {
           for (int64_t g = 0; g < groups; ++g) {
             const auto [bg, cg] = dx_coefficients(gamma, ds + g * L.channels, db + g * L.channels, g, L.channels, rp[n * groups + g], M);
@@ -223,7 +229,7 @@ Gradients backward_rows(const at::Tensor& dy_in, const at::Tensor& x, const at::
             std::fill(c0.begin() + g * L.channels, c0.begin() + (g + 1) * L.channels, cg);
           }
           // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
-          dt::kernels::rows_backward_dx(dz.data(), xp + offset, same_type(dx, xp) + offset, S, C, center.data(), scale.data(), b.data(), c0.data());
+          dt::kernels::rows_backward_dx(dz.data_ptr<float>(), xp + offset, same_type(dx, xp) + offset, S, C, center.data(), scale.data(), b.data(), c0.data());
         }
         for (int64_t c = 0; c < C; ++c) ds[c] *= rp[n * groups + c / L.channels];
       }
@@ -248,17 +254,18 @@ Gradients backward(const at::Tensor& dy_in, const at::Tensor& x, const at::Tenso
   const auto M = static_cast<double>(L.size());
   with_types(x, dy, [&](auto* xp, auto* gp) {
     at::parallel_for(0, L.count(), L.grain_groups(), [&](int64_t begin, int64_t end) {
-      std::vector<float> scale(L.channels), shift(L.channels), dz(L.size());
+      std::vector<float> scale(L.channels), shift(L.channels);
+      const auto dz = scratch(L.size());
       for (int64_t k = begin; k < end; ++k) {
         const int64_t offset = k * L.size(), g = k % groups, first = (k / groups) * L.c + g * L.channels;
         const float mu = mp[k], r = rp[k];
         affine_of(gamma, beta, g, L.channels, r, scale.data(), shift.data());
-        dt::kernels::group_backward_sums(gp + offset, xp + offset, dz.data(), L.channels, L.positions, mu, scale.data(),
+        dt::kernels::group_backward_sums(gp + offset, xp + offset, dz.data_ptr<float>(), L.channels, L.positions, mu, scale.data(),
                                          shift.data(), silu, dsp + first, dbp + first);
         if (need_dx) {
           const auto [b, c0] = dx_coefficients(gamma, dsp + first, dbp + first, g, L.channels, r, M);
           // scale holds r·γ_c, the coefficient of dz; dx has x's element type.
-          dt::kernels::group_backward_dx(dz.data(), xp + offset, same_type(dx, xp) + offset, L.channels, L.positions, mu, scale.data(), b, c0);
+          dt::kernels::group_backward_dx(dz.data_ptr<float>(), xp + offset, same_type(dx, xp) + offset, L.channels, L.positions, mu, scale.data(), b, c0);
         }
         for (int64_t d = 0; d < L.channels; ++d) dsp[first + d] *= r;
       }
