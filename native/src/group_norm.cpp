@@ -7,6 +7,7 @@
 #include <ATen/record_function.h>
 #include "group_norm.h"
 #include "norm_kernels.h"
+#include "norm_kernels_avx512.h"
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -359,3 +360,8 @@ at::Tensor group_norm_fused(const at::Tensor& x, int64_t groups, const at::Tenso
   return ::forward(x.contiguous(format), w, b, groups, eps, silu, output_type, format).y;
 }
 }  // namespace dt
+
+// Whether the bf16 channels-last tiles run on the AVX512-BF16 loops (norm_kernels_avx512.cpp), and switching them off
+// or back on (torch.norm_intrinsics, torch.set_norm_intrinsics).
+DT_API int dt_norm_intrinsics(int32_t* out) { DT_TRY(*out = dt::kernels::avx512::available()) }
+DT_API int dt_set_norm_intrinsics(int32_t on) { DT_TRY(dt::kernels::avx512::set_enabled(on != 0)) }

@@ -7,6 +7,7 @@
 #include "bf16.h"
 #include "exp_poly.h"
 #include "norm_kernels_avx512.h"
+#include <atomic>
 #include <type_traits>
 
 #define DT_ALWAYS_INLINE __attribute__((always_inline)) inline
@@ -326,6 +327,20 @@ DT_ALWAYS_INLINE void rows_backward_dx_of(const float* __restrict dz, const T* _
   }
 }
 }  // namespace
+
+namespace dt::kernels::avx512 {
+namespace {
+std::atomic<bool> enabled{true};
+}
+
+bool available() {
+  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+  return supported && enabled.load(std::memory_order_relaxed);
+}
+
+void set_enabled(bool on) { enabled.store(on, std::memory_order_relaxed); }
+}  // namespace dt::kernels::avx512
 
 namespace dt::kernels {
 DT_CLONES void group_moments(const float* x, int64_t m, float* mean, float* var) { moments(x, m, mean, var); }

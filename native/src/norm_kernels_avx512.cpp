@@ -50,12 +50,6 @@ inline void store_bf16(uint16_t* p, __m512 v, __mmask16 k) {
 }
 }  // namespace
 
-bool available() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-  return yes;
-}
-
 void normalize(const uint16_t* x, uint16_t* y, int64_t n, const float* m, const float* a, const float* b, bool silu) {
   for (int64_t k = 0; k < n; k += lanes) {
     const __mmask16 mask = first(n - k);

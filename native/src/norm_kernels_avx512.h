@@ -5,8 +5,11 @@
 #include <cstdint>
 
 namespace dt::kernels::avx512 {
-// The CPU has AVX512-F, -BW, -VL and -BF16.
+// The CPU has AVX512-F, -BW, -VL and -BF16, and the loops are not switched off (set_enabled; defined in norm_kernels.cpp,
+// which is compiled for any x86-64, unlike this header's kernels).
 bool available();
+// On by default; off runs the generic loops on any CPU (torch.set_norm_intrinsics, for tests and comparisons).
+void set_enabled(bool on);
 
 // y = act((x − m)·a + b), act SiLU or the identity.
 void normalize(const uint16_t* x, uint16_t* y, int64_t n, const float* m, const float* a, const float* b, bool silu);

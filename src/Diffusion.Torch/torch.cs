@@ -75,6 +75,23 @@ public static partial class torch
         return available != 0;
     }
 
+    /// <summary>
+    /// Whether the fused GroupNorm(→SiLU) runs its bfloat16 channels-last loops on AVX512-BF16 intrinsics — the CPU has
+    /// that ISA and <see cref="set_norm_intrinsics"/> has not switched them off — rather than on the generic vectorised
+    /// loops (the same results up to rounding; README, Performance).
+    /// </summary>
+    public static bool norm_intrinsics()
+    {
+        Tensor.Check(dt_norm_intrinsics(out var used), "norm_intrinsics");
+        return used != 0;
+    }
+
+    /// <summary>
+    /// Switches the GroupNorm's AVX512-BF16 loops off (<c>false</c>: the generic loops on any CPU) or back on, for the whole
+    /// process — for tests and comparisons; on a CPU without the ISA it changes nothing.
+    /// </summary>
+    public static void set_norm_intrinsics(bool on) => Tensor.Check(dt_set_norm_intrinsics(on ? 1 : 0), "set_norm_intrinsics");
+
     /// <summary>The vector instruction set libtorch dispatches to on this CPU (e.g. "AVX2").</summary>
     public static string cpu_capability()
     {

@@ -36,6 +36,9 @@ public static class InfoCommand
         yield return ("shim kernels", kernelThreads == intraOp
             ? $"SiLU, GELU, GroupNorm use every intra-op thread ({intraOp}; OpenMP)"
             : $"SiLU, GELU, GroupNorm run on {kernelThreads} of {intraOp} intra-op threads (the shim was built without OpenMP)");
+        yield return ("bf16 GroupNorm", torch.norm_intrinsics()
+            ? "AVX512-BF16 loops for channels-last activations"
+            : "generic vectorised loops (this CPU lacks AVX512-BF16)");
         yield return ("bf16 convolutions", torch.conv_channels_last()
             ? "oneDNN directly on channels-last images and volumes (DIFFUSION_CONV=aten to opt out)"
             : "ATen's path, which reorders every volume (the shim was built without libdnnl-dev, or DIFFUSION_CONV=aten)");

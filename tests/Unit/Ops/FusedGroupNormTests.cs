@@ -3,6 +3,15 @@ using F = Diffusion.Torch.torch.nn.functional;
 
 namespace Diffusion.Torch.Tests.Ops;
 
+/// <summary>A theory that compares the GroupNorm's AVX512-BF16 loops with the generic ones: skipped on a CPU without them.</summary>
+public sealed class NormIntrinsicsTheoryAttribute : TheoryAttribute
+{
+    public NormIntrinsicsTheoryAttribute()
+    {
+        if (!torch.norm_intrinsics()) Skip = "this CPU lacks AVX512-BF16: only the generic GroupNorm loops run here";
+    }
+}
+
 /// <summary>
 /// The shim's fused GroupNorm(→SiLU) kernel (<c>F.group_norm(…, silu, outputType)</c>) against ATen's group_norm and
 /// silu in float64 on the same input values, forward and every gradient, for float32 and bfloat16 inputs and outputs.
@@ -167,6 +176,40 @@ public class FusedGroupNormTests
         Within(first.Dx, last.Dx, k => 2 * UBf16 * Math.Abs(first.Dx[k]) + 1e-4, "dx");
         Within(first.Dw!, last.Dw!, k => 1e-4 * (1 + Math.Abs(first.Dw![k])), "dγ");
         Within(first.Db!, last.Db!, k => 1e-4 * (1 + Math.Abs(first.Db![k])), "dβ");
+    }
+
+    [NormIntrinsicsTheory]
+    [InlineData(false, 64)]
+    [InlineData(true, 64)]
+    [InlineData(true, 40)] // partial vectors at the ends of tiles
+    public void Avx512_and_generic_loops_agree_on_bfloat16_channels_last(bool silu, int channels)
+    {
+        // The bf16 channels-last tiles run on AVX512-BF16 intrinsics where the CPU has them (norm_kernels_avx512.cpp);
+        // the generic loops serve every other CPU, so both are held to each other here (the float64 tests above see
+        // whichever this CPU runs).
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(23);
+        var x = (torch.randn([3, channels, 9, 7], g) + 2).to(ScalarType.BFloat16).contiguous(MemoryFormat.ChannelsLast);
+        var w = torch.randn([channels], g);
+        var b = torch.randn([channels], g);
+        var dy = torch.randn([3, channels, 9, 7], g).to(ScalarType.BFloat16).contiguous(MemoryFormat.ChannelsLast);
+        var fast = Fused(x, w, b, 8, silu, ScalarType.BFloat16, dy);
+        Result generic;
+        torch.set_norm_intrinsics(false);
+        try
+        {
+            Assert.False(torch.norm_intrinsics());
+            generic = Fused(x, w, b, 8, silu, ScalarType.BFloat16, dy);
+        }
+        finally
+        {
+            torch.set_norm_intrinsics(true);
+        }
+        // The same float32 arithmetic in another order, each rounded once to bfloat16: one unit of its last place apart.
+        Within(generic.Y, fast.Y, k => 2 * UBf16 * Math.Abs(generic.Y[k]) + 1e-5, "y");
+        Within(generic.Dx, fast.Dx, k => 2 * UBf16 * Math.Abs(generic.Dx[k]) + 1e-4, "dx");
+        Within(generic.Dw!, fast.Dw!, k => 1e-4 * (1 + Math.Abs(generic.Dw![k])), "dγ");
+        Within(generic.Db!, fast.Db!, k => 1e-4 * (1 + Math.Abs(generic.Db![k])), "dβ");
     }
 
     [Fact]
