@@ -4,18 +4,23 @@
 #include "gemm.h"
 #include "group_norm.h"
 #include "conv_onednn.h"
+#include "conv_narrow.h"
 
 DT_API int dt_linear(TensorH x, TensorH w, TensorH b, TensorH* out) { DT_TRY(*out = dt::wrap(dt::linear(*x, *w, dt::or_undefined(b)))) }
 
 // Convolution of any spatial rank; n is the number of spatial dims (1, 2 or 3). A bfloat16 channels-last image or volume
-// goes to oneDNN directly (conv_onednn.cpp), everything else to ATen.
+// goes to oneDNN directly (conv_onednn.cpp) — but a volume with at most 4 output channels to the shim's row kernels
+// (conv_narrow.cpp); everything else to ATen.
 DT_API int dt_convolution(TensorH x, TensorH w, TensorH b, const int64_t* stride, const int64_t* padding,
                           const int64_t* dilation, int32_t transposed, const int64_t* output_padding, int32_t n,
                           int64_t groups, TensorH* out) {
   DT_TRY(
       const auto bias = dt::or_undefined(b);
-      if (dt::conv_channels_last_applies(*x, *w, bias, dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n),
-                                           transposed != 0, groups)) {
+      if (dt::conv_narrow_applies(*x, *w, bias, dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n), transposed != 0,
+                                  groups)) {
+        *out = dt::wrap(dt::conv_narrow(*x, *w, bias, padding[0]));
+      } else if (dt::conv_channels_last_applies(*x, *w, bias, dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n),
+                                                  transposed != 0, groups)) {
         *out = dt::wrap(dt::conv_channels_last(*x, *w, bias, stride[0], padding[0]));
       } else {
         *out = dt::wrap(at::convolution(*x, *w, dt::opt(b), dt::ints(stride, n), dt::ints(padding, n), dt::ints(dilation, n),
