@@ -6,8 +6,8 @@
 // in the training steps themselves (ONEDNN_VERBOSE, median time per primitive, two threads; a standalone loop over one
 // primitive ranked them differently, so it was not trusted): on unet28's 3x3 layers the plain JIT forward (jit_bf16)
 // took 8-23 % less time than brgconv, and backward-weights accumulating into float32 weight gradients 5-12 % less than
-// into bfloat16 ones. On unet3d32's 3-D layers brgconv stayed the faster forward (by 10-15 %), and float32 weight
-// gradients gained 2-4 %. 1x1 and strided layers were slower with float32 gradients in the standalone loop (too small to
+// into bfloat16 ones. On unet3d32's 32³ layers brgconv stayed the faster forward (by 9-18 %), on its 16³ and 8³ ones
+// jit_bf16 was (preferred_forward), and float32 weight gradients gained 2-4 %. 1x1 and strided layers were slower with float32 gradients in the standalone loop (too small to
 // see in the step), so they keep bfloat16 ones. The choices are fixed rules from those measurements, not timed at run
 // time: the same shapes always take the same kernels, run after run.
 // Primitives are built once per shape and cached (their JIT compilation costs milliseconds). Needs oneDNN's headers
@@ -69,13 +69,19 @@ tag weight_layout(const at::Tensor& w) {
 // one input channel; bfloat16 ones otherwise.
 bool float32_weight_gradients(const at::Tensor& w, int64_t stride) { return stride == 1 && w.size(2) > 1 && w.size(1) > 1; }
 
-// A 2-D forward takes the plain JIT kernel (jit_bf16) where oneDNN offers it, a 3-D one oneDNN's first choice (brgconv;
-// file comment). Not jit_bf16's 1x1 variant, jit_bf16_1x1, which oneDNN lists before it for 1x1 kernels: in oneDNN 2.6
-// that one computes 3-D convolutions over an odd number of input channels wrong (relative error ~1 against oneDNN's
-// reference kernel, checked for 1, 3, 5 and 17 channels; the 2-D ones and every other kernel agreed).
-dnnl::convolution_forward::primitive_desc preferred_forward(const dnnl::convolution_forward::desc& d, int64_t spatial) {
+// A 2-D forward takes the plain JIT kernel (jit_bf16) where oneDNN offers it; so does a 3-D one with at most 16³ output
+// positions per sample, and a larger volume oneDNN's first choice (brgconv). Measured per layer in the unet3d32 step
+// (ONEDNN_VERBOSE medians): at 32³ brgconv took 9–18 % less time than jit_bf16, at 16³ and 8³ jit_bf16 took 5–24 % less
+// on six of seven layers. Not jit_bf16's 1x1 variant, jit_bf16_1x1, which oneDNN lists before it for 1x1 kernels: in
+// oneDNN 2.6 that one computes 3-D convolutions over an odd number of input channels wrong (relative error ~1 against
+// oneDNN's reference kernel, checked for 1, 3, 5 and 17 channels; the 2-D ones and every other kernel agreed).
+constexpr int64_t small_volume = 16 * 16 * 16;
+
+dnnl::convolution_forward::primitive_desc preferred_forward(const dnnl::convolution_forward::desc& d, const memory::dims& out) {
   dnnl::convolution_forward::primitive_desc first(d, engine()), pd = first;
-  if (spatial != 2) return first;
+  int64_t positions = 1;
+  for (size_t k = 2; k < out.size(); ++k) positions *= out[k];
+  if (out.size() == 5 && positions > small_volume) return first;
   do {
     if (std::string(pd.impl_info_str()).rfind("jit_bf16:", 0) == 0) return pd;
   } while (pd.next_impl());
@@ -107,7 +113,7 @@ const Primitives& primitives(const at::Tensor& x, const at::Tensor& w, int64_t s
   const auto algo = dnnl::algorithm::convolution_direct;
   // Named: a primitive_desc's implementation iterator reads its op desc, which must outlive preferred_forward's walk.
   const dnnl::convolution_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algo, src, wei, b, dst, strides, pad_l, pad_r);
-  auto fwd_pd = preferred_forward(fwd_desc, spatial);
+  auto fwd_pd = preferred_forward(fwd_desc, out);
   auto data_pd = dnnl::convolution_backward_data::primitive_desc(
       dnnl::convolution_backward_data::desc(algo, src, wei, dst, strides, pad_l, pad_r), engine(), fwd_pd);
   auto weights_pd = dnnl::convolution_backward_weights::primitive_desc(
