@@ -212,6 +212,26 @@ public class FusedGroupNormTests
         Within(generic.Db!, fast.Db!, k => 1e-4 * (1 + Math.Abs(generic.Db![k])), "dβ");
     }
 
+    [Theory]
+    [InlineData(500.0)]   // the sampled rows far above the rest, or below: a rough mean far from the true one
+    [InlineData(-3000.0)]
+    public void A_rough_mean_from_the_first_rows_still_gives_float32_statistics(double firstRows)
+    {
+        // Channels-last statistics take a group's rough mean from its first rows only (group_norm.cpp, forward_rows); the
+        // second pass corrects it exactly, so data whose first rows are unlike the rest must still normalise as in float64.
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(29);
+        var x = torch.randn([2, 8, 64, 64], g);
+        x.narrow(2, 0, 2).add_(firstRows);                                  // the first 128 of 4,096 rows (of a 256-row sample)
+        var stored = x.contiguous(MemoryFormat.ChannelsLast);
+        var dy = torch.randn([2, 8, 64, 64], g);
+        var ours = Fused(stored, null, null, 2, false, ScalarType.Float32, dy.contiguous(MemoryFormat.ChannelsLast));
+        var exact = Reference(x, null, null, 2, false, dy);
+        // Normalised values of size up to ~6 (the shifted rows) in float32: a few units of u₃₂ of them, not of the offset.
+        Within(exact.Y, ours.Y, k => 64 * U32 * (1 + Math.Abs(exact.Y[k])), "y");
+        Within(exact.Dx, ours.Dx, k => 1e-4 * (1 + Math.Abs(exact.Dx[k])), "dx");
+    }
+
     [Fact]
     public void Bfloat16_statistics_at_a_large_offset_keep_the_spread()
     {
