@@ -21,26 +21,6 @@ public sealed class OneDnnConvFactAttribute : FactAttribute
 /// </summary>
 public class ConvChannelsLastTests
 {
-    private static double RelativeError(Tensor actual, Tensor expected)
-    {
-        using var scope = torch.NewDisposeScope();
-        var a = actual.to(ScalarType.Float64);
-        var e = expected.to(ScalarType.Float64);
-        return (a - e).pow(2).sum().sqrt().item<double>() / e.pow(2).sum().sqrt().item<double>();
-    }
-
-    private sealed record Result(Tensor Y, Tensor Dx, Tensor Dw, Tensor? Db);
-
-    private static Result Run(int rank, Tensor x, Tensor w, Tensor? b, long stride, long padding, Tensor dy)
-    {
-        var xl = x.detach().requires_grad_();
-        var wl = w.detach().requires_grad_();
-        var bl = b?.detach().requires_grad_();
-        var y = F.convolution(xl, wl, bl, rank, [stride], [padding], [1], false, [0], 1, $"conv{rank}d");
-        y.backward(dy.to(y.dtype));
-        return new(y.detach(), xl.grad!, wl.grad!, bl?.grad);
-    }
-
     [OneDnnConvFact]
     public void Forward_and_gradients_match_float32_aten_on_the_same_bfloat16_values()
     {
@@ -64,17 +44,17 @@ public class ConvChannelsLastTests
             var padding = kernel / 2;
             var outShape = F.convolution(x.to(ScalarType.Float32), w.to(ScalarType.Float32), null, rank, [stride], [padding], [1], false, [0], 1, "conv").shape;
             var dy = torch.randn(outShape, g).to(ScalarType.BFloat16);
-            var ours = Run(rank, x.contiguous(layout), channelsLastWeight ? w.contiguous(layout) : w, b, stride, padding, dy);
-            var exact = Run(rank, x.to(ScalarType.Float32), w.to(ScalarType.Float32), b?.to(ScalarType.Float32), stride, padding, dy.to(ScalarType.Float32));
+            var ours = ConvGradients.Of(rank, x.contiguous(layout), channelsLastWeight ? w.contiguous(layout) : w, b, stride, padding, dy);
+            var exact = ConvGradients.Of(rank, x.to(ScalarType.Float32), w.to(ScalarType.Float32), b?.to(ScalarType.Float32), stride, padding, dy.to(ScalarType.Float32));
             Assert.Equal(ScalarType.BFloat16, ours.Y.dtype);
             Assert.True(ours.Y.is_contiguous(layout) && !ours.Y.is_contiguous(), context + ": the result stays channels-last");
             Assert.Equal(ScalarType.BFloat16, ours.Dx.dtype);
             Assert.Equal(ScalarType.BFloat16, ours.Dw.dtype);
             // One rounding of each result to bfloat16 (unit roundoff 2⁻⁸): about 2⁻⁸/√3 of its norm.
-            Assert.True(RelativeError(ours.Y, exact.Y) < 4e-3, context + ": forward");
-            Assert.True(RelativeError(ours.Dx, exact.Dx) < 4e-3, context + ": input gradient");
-            Assert.True(RelativeError(ours.Dw, exact.Dw) < 4e-3, context + ": weight gradient");
-            if (bias) Assert.True(RelativeError(ours.Db!, exact.Db!) < 4e-3, context + ": bias gradient");
+            Assert.True(ConvGradients.RelativeError(ours.Y, exact.Y) < 4e-3, context + ": forward");
+            Assert.True(ConvGradients.RelativeError(ours.Dx, exact.Dx) < 4e-3, context + ": input gradient");
+            Assert.True(ConvGradients.RelativeError(ours.Dw, exact.Dw) < 4e-3, context + ": weight gradient");
+            if (bias) Assert.True(ConvGradients.RelativeError(ours.Db!, exact.Db!) < 4e-3, context + ": bias gradient");
         }
     }
 

@@ -12,26 +12,6 @@ namespace Diffusion.Torch.Tests.Ops;
 /// </summary>
 public class ConvNarrowTests
 {
-    private static double RelativeError(Tensor actual, Tensor expected)
-    {
-        using var scope = torch.NewDisposeScope();
-        var a = actual.to(ScalarType.Float64);
-        var e = expected.to(ScalarType.Float64);
-        return (a - e).pow(2).sum().sqrt().item<double>() / e.pow(2).sum().sqrt().item<double>();
-    }
-
-    private sealed record Result(Tensor Y, Tensor Dx, Tensor Dw, Tensor? Db);
-
-    private static Result Run(Tensor x, Tensor w, Tensor? b, long padding, Tensor dy)
-    {
-        var xl = x.detach().requires_grad_();
-        var wl = w.detach().requires_grad_();
-        var bl = b?.detach().requires_grad_();
-        var y = F.convolution(xl, wl, bl, 3, [1], [padding], [1], false, [0], 1, "conv3d");
-        y.backward(dy.to(y.dtype));
-        return new(y.detach(), xl.grad!, wl.grad!, bl?.grad);
-    }
-
     private static bool RanNarrow(Action conv) => torch.profiler.measure(conv).Any(op => op.Name == "dt::conv_narrow");
 
     [Fact]
@@ -55,18 +35,18 @@ public class ConvNarrowTests
             var input = x.contiguous(layout);
             var weight = channelsLastWeight ? w.contiguous(layout) : w;
             Assert.True(RanNarrow(() => F.convolution(input, weight, b, 3, [1], [padding], [1], false, [0], 1, "conv3d").Dispose()), context + ": the row kernels serve it");
-            var ours = Run(input, weight, b, padding, dy);
-            var exact = Run(x.to(ScalarType.Float32), w.to(ScalarType.Float32), b?.to(ScalarType.Float32), padding, dy.to(ScalarType.Float32));
+            var ours = ConvGradients.Of(3, input, weight, b, 1, padding, dy);
+            var exact = ConvGradients.Of(3, x.to(ScalarType.Float32), w.to(ScalarType.Float32), b?.to(ScalarType.Float32), 1, padding, dy.to(ScalarType.Float32));
             Assert.Equal(ScalarType.BFloat16, ours.Y.dtype);
             Assert.Equal(exact.Y.shape, ours.Y.shape);
             Assert.True(ours.Y.is_contiguous(layout), context + ": the result is channels-last");
             Assert.True(ours.Dx.is_contiguous(layout), context + ": the input gradient is channels-last");
             Assert.Equal(ScalarType.BFloat16, ours.Dw.dtype);
             // One rounding of each result to bfloat16 (unit roundoff 2⁻⁸): about 2⁻⁸/√3 of its norm.
-            Assert.True(RelativeError(ours.Y, exact.Y) < 4e-3, context + $": forward {RelativeError(ours.Y, exact.Y)}");
-            Assert.True(RelativeError(ours.Dx, exact.Dx) < 4e-3, context + $": input gradient {RelativeError(ours.Dx, exact.Dx)}");
-            Assert.True(RelativeError(ours.Dw, exact.Dw) < 4e-3, context + $": weight gradient {RelativeError(ours.Dw, exact.Dw)}");
-            if (bias) Assert.True(RelativeError(ours.Db!, exact.Db!) < 4e-3, context + ": bias gradient");
+            Assert.True(ConvGradients.RelativeError(ours.Y, exact.Y) < 4e-3, context + ": forward");
+            Assert.True(ConvGradients.RelativeError(ours.Dx, exact.Dx) < 4e-3, context + ": input gradient");
+            Assert.True(ConvGradients.RelativeError(ours.Dw, exact.Dw) < 4e-3, context + ": weight gradient");
+            if (bias) Assert.True(ConvGradients.RelativeError(ours.Db!, exact.Db!) < 4e-3, context + ": bias gradient");
         }
     }
 
