@@ -20,8 +20,8 @@
 namespace {
 constexpr int64_t most_outputs = 4;
 
-const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
-uint16_t* bits_mut(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+using dt::bits;
+using dt::bits_mut;
 
 // The convolution as rows of positions: input (N, D, H, W, C), output (N, OD, OH, OW, O).
 struct Rows {

@@ -40,8 +40,8 @@ at::MemoryFormat layout_format(const at::Tensor& x) {
   return f != at::MemoryFormat::Contiguous && !x.is_contiguous() && x.is_contiguous(f) ? f : at::MemoryFormat::Contiguous;
 }
 
-const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
-uint16_t* bits_mut(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+using dt::bits;
+using dt::bits_mut;
 uint16_t* same_type(const at::Tensor& t, const uint16_t*) { return bits_mut(t); }
 float* same_type(const at::Tensor& t, const float*) { return t.data_ptr<float>(); }
 const float* floats_or_null(const at::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }

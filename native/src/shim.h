@@ -62,10 +62,13 @@ inline bool stored_channels_last(const at::Tensor& x) {
          (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last_format(x.dim())) &&
          !x.is_contiguous();
 }
+// A bfloat16 tensor's elements as raw bits (bf16.h), for the shim's row kernels; data_ptr<BFloat16> checks the type.
+inline const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
+inline uint16_t* bits_mut(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
 // Calls f with t's elements as float* or, for bfloat16, as raw bits (uint16_t*, bf16.h), for the shim's row kernels.
 template <class F>
 void with_bits(const at::Tensor& t, F f) {
-  if (t.scalar_type() == at::kBFloat16) f(static_cast<uint16_t*>(t.data_ptr()));
+  if (t.scalar_type() == at::kBFloat16) f(bits_mut(t));
   else f(t.data_ptr<float>());
 }
 }  // namespace dt
