@@ -162,7 +162,6 @@ DT_ALWAYS_INLINE void backward_dx(const float* __restrict dz, const T* __restric
 template <class A, class B>
 constexpr bool bf16_pair() { return std::is_same_v<A, uint16_t> && std::is_same_v<B, uint16_t>; }
 
-
 // A row holds `channels` contiguous elements, one per channel. When a row fits in `chunk`, `per` whole rows form one
 // flat tile of per·channels elements, and the per-channel coefficients are repeated along the tile, so a tile is one
 // plain vector loop (a row of 64 channels alone is too short to run at speed: a loop of 4 vectors plus its set-up);
