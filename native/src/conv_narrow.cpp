@@ -25,7 +25,7 @@ using dt::bits_mut;
 
 // The convolution as rows of positions: input (N, D, H, W, C), output (N, OD, OH, OW, O).
 struct Rows {
-  int64_t n, depth, height, out_depth, out_height, kernel_depth, kernel_height, depth_pad;
+  int64_t n, depth, height, out_depth, out_height, kernel_depth, kernel_height;
   dt::kernels::Geometry g;
 
   Rows(const at::Tensor& x, const at::Tensor& w, int64_t pad) {
@@ -34,8 +34,7 @@ struct Rows {
     n = x.size(0);
     depth = x.size(2);
     height = x.size(3);
-    depth_pad = pad;
-    out_depth = depth + 2 * depth_pad - kernel_depth + 1;
+    out_depth = depth + 2 * pad - kernel_depth + 1;
     out_height = height + 2 * pad - kernel_height + 1;
     const int64_t width = x.size(4), kw = w.size(4);
     g = {kernel_depth * kernel_height, kw, pad, width, width + 2 * pad - kw + 1, x.size(1), w.size(0)};
@@ -53,7 +52,7 @@ struct PaddedInput {
   int64_t depth, height, row;  // padded sizes; floats per row
 
   PaddedInput(const at::Tensor& x, const Rows& r) {
-    depth = r.depth + 2 * r.depth_pad;
+    depth = r.depth + 2 * r.g.pad;
     height = r.height + 2 * r.g.pad;
     row = r.g.padded_width() * r.g.padded_channels();
     rows = at::empty({r.n, depth, height, r.g.padded_width(), r.g.padded_channels()}, x.options().dtype(at::kFloat));
@@ -62,7 +61,7 @@ struct PaddedInput {
     at::parallel_for(0, r.n * depth * height, 16, [&](int64_t begin, int64_t end) {
       for (int64_t k = begin; k < end; ++k) {  // padded row k: sample s, depth dp, height hp
         const int64_t hp = k % height, dp = (k / height) % depth, s = k / (height * depth);
-        const int64_t d = dp - r.depth_pad, h = hp - r.g.pad;
+        const int64_t d = dp - r.g.pad, h = hp - r.g.pad;
         const bool inside = d >= 0 && d < r.depth && h >= 0 && h < r.height;
         dt::kernels::narrow_padded_row(inside ? xp + ((s * r.depth + d) * r.height + h) * r.g.width * r.g.channels : nullptr, r.g, out + k * row);
       }
@@ -101,7 +100,7 @@ struct PaddedGradient {
     const int64_t ih = i % r.height, id = (i / r.height) % r.depth, s = i / (r.height * r.depth);
     const float* base = rows.data_ptr<float>();
     for (int64_t t = 0; t < r.g.taps; ++t) {
-      const int64_t od = id - t / r.kernel_height + r.depth_pad + r.kernel_depth - 1;
+      const int64_t od = id - t / r.kernel_height + r.g.pad + r.kernel_depth - 1;
       const int64_t oh = ih - t % r.kernel_height + r.g.pad + r.kernel_height - 1;
       out[t] = base + ((s * depth + od) * height + oh) * row;
     }

@@ -43,7 +43,6 @@ DT_ALWAYS_INLINE float lane_sum(floats v) {
 DT_ALWAYS_INLINE const float* weight(const float* w, const Geometry& g, int64_t o, int64_t t, int64_t kw) {
   return w + ((o * g.taps + t) * g.kernel_width + kw) * g.padded_channels();
 }
-
 }  // namespace
 
 namespace dt::kernels {

@@ -7,6 +7,7 @@
 // 1.2e-38) become ±0. Measured on one thread, 1,024-element tiles in L1: SiLU-fused normalisation 0.50 → 0.27 ns per element.
 // No ATen here.
 #include "norm_kernels_avx512.h"
+#include "exp_poly.h"
 #include <immintrin.h>
 
 namespace dt::kernels::avx512 {
@@ -19,15 +20,12 @@ constexpr int64_t lanes = 16;
 inline __m512 exp(__m512 x) {
   x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
   x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);  // x − n·ln 2 in two parts (Cody–Waite)
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  namespace c = dt::kernels::cephes_exp;
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(c::log2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(c::ln2_hi), x);  // x − n·ln 2 in two parts (Cody–Waite)
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(c::ln2_lo), r);
+  __m512 p = _mm512_set1_ps(c::poly[0]);
+  for (int k = 1; k < 6; ++k) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c::poly[k]));
   const __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(e, n);
 }

@@ -42,19 +42,10 @@ public class ConvChannelsLastTests
             var w = (torch.randn([12, inChannels, .. Enumerable.Repeat(kernel, rank)], g) * 0.1).to(ScalarType.BFloat16);
             Tensor? b = bias ? torch.randn([12], g).to(ScalarType.BFloat16) : null;
             var padding = kernel / 2;
-            var outShape = F.convolution(x.to(ScalarType.Float32), w.to(ScalarType.Float32), null, rank, [stride], [padding], [1], false, [0], 1, "conv").shape;
-            var dy = torch.randn(outShape, g).to(ScalarType.BFloat16);
-            var ours = ConvGradients.Of(rank, x.contiguous(layout), channelsLastWeight ? w.contiguous(layout) : w, b, stride, padding, dy);
-            var exact = ConvGradients.Of(rank, x.to(ScalarType.Float32), w.to(ScalarType.Float32), b?.to(ScalarType.Float32), stride, padding, dy.to(ScalarType.Float32));
-            Assert.Equal(ScalarType.BFloat16, ours.Y.dtype);
+            var (ours, exact) = ConvGradients.AgainstFloat32(rank, x.contiguous(layout), channelsLastWeight ? w.contiguous(layout) : w, b, stride,
+                padding, g);
             Assert.True(ours.Y.is_contiguous(layout) && !ours.Y.is_contiguous(), context + ": the result stays channels-last");
-            Assert.Equal(ScalarType.BFloat16, ours.Dx.dtype);
-            Assert.Equal(ScalarType.BFloat16, ours.Dw.dtype);
-            // One rounding of each result to bfloat16 (unit roundoff 2⁻⁸): about 2⁻⁸/√3 of its norm.
-            Assert.True(ConvGradients.RelativeError(ours.Y, exact.Y) < 4e-3, context + ": forward");
-            Assert.True(ConvGradients.RelativeError(ours.Dx, exact.Dx) < 4e-3, context + ": input gradient");
-            Assert.True(ConvGradients.RelativeError(ours.Dw, exact.Dw) < 4e-3, context + ": weight gradient");
-            if (bias) Assert.True(ConvGradients.RelativeError(ours.Db!, exact.Db!) < 4e-3, context + ": bias gradient");
+            ours.AssertWithinOneBfloat16Rounding(exact, context);
         }
     }
 

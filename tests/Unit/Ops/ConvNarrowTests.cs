@@ -29,24 +29,15 @@ public class ConvNarrowTests
             var x = torch.randn([2, inChannels, 5, 6, 11], g).to(ScalarType.BFloat16); // 11: a last tile of 8 positions half full
             var w = (torch.randn([outputs, inChannels, kernel, kernel, kernel], g) * 0.2).to(ScalarType.BFloat16);
             Tensor? b = bias ? torch.randn([outputs], g).to(ScalarType.BFloat16) : null;
-            var outShape = F.convolution(x.to(ScalarType.Float32), w.to(ScalarType.Float32), null, 3, [1], [padding], [1], false, [0], 1, "conv").shape;
-            var dy = torch.randn(outShape, g).to(ScalarType.BFloat16);
             var layout = MemoryFormat.ChannelsLast3d;
             var input = x.contiguous(layout);
             var weight = channelsLastWeight ? w.contiguous(layout) : w;
             Assert.True(RanNarrow(() => F.convolution(input, weight, b, 3, [1], [padding], [1], false, [0], 1, "conv3d").Dispose()), context + ": the row kernels serve it");
-            var ours = ConvGradients.Of(3, input, weight, b, 1, padding, dy);
-            var exact = ConvGradients.Of(3, x.to(ScalarType.Float32), w.to(ScalarType.Float32), b?.to(ScalarType.Float32), 1, padding, dy.to(ScalarType.Float32));
-            Assert.Equal(ScalarType.BFloat16, ours.Y.dtype);
+            var (ours, exact) = ConvGradients.AgainstFloat32(3, input, weight, b, 1, padding, g);
             Assert.Equal(exact.Y.shape, ours.Y.shape);
             Assert.True(ours.Y.is_contiguous(layout), context + ": the result is channels-last");
             Assert.True(ours.Dx.is_contiguous(layout), context + ": the input gradient is channels-last");
-            Assert.Equal(ScalarType.BFloat16, ours.Dw.dtype);
-            // One rounding of each result to bfloat16 (unit roundoff 2⁻⁸): about 2⁻⁸/√3 of its norm.
-            Assert.True(ConvGradients.RelativeError(ours.Y, exact.Y) < 4e-3, context + ": forward");
-            Assert.True(ConvGradients.RelativeError(ours.Dx, exact.Dx) < 4e-3, context + ": input gradient");
-            Assert.True(ConvGradients.RelativeError(ours.Dw, exact.Dw) < 4e-3, context + ": weight gradient");
-            if (bias) Assert.True(ConvGradients.RelativeError(ours.Db!, exact.Db!) < 4e-3, context + ": bias gradient");
+            ours.AssertWithinOneBfloat16Rounding(exact, context);
         }
     }
 
