@@ -4,8 +4,9 @@ using F = Diffusion.Torch.torch.nn.functional;
 namespace Diffusion.Torch.Tests.Ops;
 
 /// <summary>
-/// float32 <c>linear</c> runs on oneDNN's sgemm (native/src/gemm.cpp) with its own backward; these check it, forward and
-/// gradients, against the same computation in float64 (which ATen serves) over the layouts a model produces.
+/// float32 <c>linear</c> runs on oneDNN's sgemm (native/src/gemm.cpp) and bfloat16 <c>linear</c> on cached oneDNN matmul
+/// primitives (native/src/linear_bf16.cpp), each with its own backward; these check them, forward and gradients, against
+/// the same computation in a wider type (which ATen serves) over the layouts a model produces.
 /// </summary>
 public class GemmTests
 {
@@ -46,6 +47,50 @@ public class GemmTests
         TensorAssert.Close(x64.grad!.ToArray<double>(), x.grad!.@double(), tol, tol);
         TensorAssert.Close(w64.grad!.ToArray<double>(), w.grad!.@double(), 1e-5 * Math.Sqrt(y.numel()), tol);
         if (bias) TensorAssert.Close(b64!.grad!.ToArray<double>(), b!.grad!.@double(), 1e-5 * Math.Sqrt(y.numel()), tol);
+    }
+
+    public static TheoryData<long[], long, bool, bool> Bfloat16Layouts => new()
+    {
+        // input shape, out features, bias, input transposed (non-contiguous)
+        { [7, 5], 3, true, false },
+        { [4, 6, 33], 65, false, false },
+        { [300, 257], 129, true, true },
+        { [1024, 64], 512, true, false },   // the forward and input-gradient products take the blocked weight (linear_bf16.cpp)
+        { [2, 1030, 40], 800, true, false },
+        { [1, 1], 1, true, false },
+    };
+
+    /// <summary>
+    /// bfloat16 in, bfloat16 out, float32 accumulation: on the same bfloat16 values the output and the three gradients are
+    /// the float32 ones rounded once (unit roundoff 2⁻⁸, so about 2⁻⁸/√3 ≈ 2.3e-3 of the norm).
+    /// </summary>
+    [Theory, MemberData(nameof(Bfloat16Layouts))]
+    public void Bfloat16_linear_is_float32_linear_rounded_once(long[] shape, long outFeatures, bool bias, bool transposed)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(14);
+        var inFeatures = shape[^1];
+        var x32 = (transposed ? torch.randn([inFeatures, shape[0]], g).T : torch.randn(shape, g)).to(ScalarType.BFloat16).to(ScalarType.Float32);
+        var w32 = torch.randn([outFeatures, inFeatures], g).to(ScalarType.BFloat16).to(ScalarType.Float32);
+        var b32 = bias ? torch.randn([outFeatures], g).to(ScalarType.BFloat16).to(ScalarType.Float32) : null;
+        var x = x32.to(ScalarType.BFloat16).requires_grad_();
+        var w = w32.to(ScalarType.BFloat16).requires_grad_();
+        var b = b32?.to(ScalarType.BFloat16).requires_grad_();
+        if (transposed) x = x32.T.contiguous().to(ScalarType.BFloat16).T.detach().requires_grad_();
+        x32.requires_grad_(); w32.requires_grad_(); b32?.requires_grad_();
+
+        var y = F.linear(x, w, b);
+        var y32 = F.linear(x32, w32, b32);
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        Assert.Equal(y32.shape, y.shape);
+        var dy = torch.randn(y.shape, g).to(ScalarType.BFloat16);
+        y.backward(dy);
+        y32.backward(dy.to(ScalarType.Float32));
+        Assert.True(ConvGradients.RelativeError(y, y32) < 4e-3, "forward");
+        Assert.True(ConvGradients.RelativeError(x.grad!, x32.grad!) < 4e-3, "input gradient");
+        Assert.True(ConvGradients.RelativeError(w.grad!, w32.grad!) < 4e-3, "weight gradient");
+        Assert.Equal(ScalarType.BFloat16, w.grad!.dtype);
+        if (bias) Assert.True(ConvGradients.RelativeError(b!.grad!, b32!.grad!) < 4e-3, "bias gradient");
     }
 
     [Fact]
