@@ -19,7 +19,7 @@
 #ifdef DT_HAVE_DNNL
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
-#include <dnnl.hpp>
+#include "onednn.h"
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
@@ -31,14 +31,7 @@
 #include <vector>
 
 namespace {
-using dnnl::memory;
-using tag = memory::format_tag;
-using dt_type = memory::data_type;
-
-dnnl::engine& engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
+using namespace dt::onednn;
 
 // One shape's primitives: forward, backward data and backward weights (with bias when the conv has one).
 struct Primitives {
@@ -51,8 +44,6 @@ struct Primitives {
 };
 
 using Key = std::tuple<std::vector<int64_t>, std::vector<int64_t>, int64_t, int64_t, bool>;  // x, w sizes, stride, pad, bias
-
-memory::dims dims_of(at::IntArrayRef s) { return memory::dims(s.begin(), s.end()); }
 
 // The activations' channels-last layout of a 2-D or 3-D convolution (x.dim() 4 or 5), as oneDNN names it (ATen's name:
 // dt::channels_last_format, shim.h).
@@ -122,12 +113,6 @@ const Primitives& primitives(const at::Tensor& x, const at::Tensor& w, int64_t s
                                                    dnnl::convolution_backward_data(data_pd),
                                                    dnnl::convolution_backward_weights(weights_pd)});
   return *cache.emplace(std::move(key), std::move(p)).first->second;
-}
-
-// A memory over an ATen tensor's buffer in a plain layout.
-memory wrap(const at::Tensor& t, tag layout) {
-  const auto type = t.scalar_type() == at::kFloat ? dt_type::f32 : dt_type::bf16;
-  return memory({dims_of(t.sizes()), type, layout}, engine(), t.data_ptr());
 }
 
 // The weight in the layout a primitive wants (a reorder when that is not the caller's).
