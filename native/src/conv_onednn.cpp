@@ -23,9 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -79,13 +77,7 @@ dnnl::convolution_forward::primitive_desc preferred_forward(const dnnl::convolut
   return first;
 }
 
-const Primitives& primitives(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t pad, bool bias) {
-  static std::mutex lock;
-  static std::map<Key, std::unique_ptr<Primitives>> cache;
-  Key key{x.sizes().vec(), w.sizes().vec(), stride, pad, bias};
-  std::lock_guard<std::mutex> guard(lock);
-  auto found = cache.find(key);
-  if (found != cache.end()) return *found->second;
+Primitives make_primitives(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t pad, bool bias) {
   const int64_t spatial = x.dim() - 2;
   memory::dims out{x.size(0), w.size(0)}, strides(spatial, stride), pad_l(spatial, pad), pad_r(spatial);
   for (int64_t d = 0; d < spatial; ++d) {
@@ -109,10 +101,13 @@ const Primitives& primitives(const at::Tensor& x, const at::Tensor& w, int64_t s
       dnnl::convolution_backward_data::desc(algo, src, wei, dst, strides, pad_l, pad_r), engine(), fwd_pd);
   auto weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       dnnl::convolution_backward_weights::desc(algo, src, diff_wei, diff_b, dst, strides, pad_l, pad_r), engine(), fwd_pd);
-  auto p = std::make_unique<Primitives>(Primitives{fwd_pd, data_pd, weights_pd, dnnl::convolution_forward(fwd_pd),
-                                                   dnnl::convolution_backward_data(data_pd),
-                                                   dnnl::convolution_backward_weights(weights_pd)});
-  return *cache.emplace(std::move(key), std::move(p)).first->second;
+  return Primitives{fwd_pd, data_pd, weights_pd, dnnl::convolution_forward(fwd_pd), dnnl::convolution_backward_data(data_pd),
+                    dnnl::convolution_backward_weights(weights_pd)};
+}
+
+std::shared_ptr<const Primitives> primitives(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t pad, bool bias) {
+  static PrimitiveCache<Key, Primitives> cache;
+  return cache.get(Key{x.sizes().vec(), w.sizes().vec(), stride, pad, bias}, [&] { return make_primitives(x, w, stride, pad, bias); });
 }
 
 // The weight in the layout a primitive wants (a reorder when that is not the caller's).
@@ -127,7 +122,8 @@ memory weights_for(dnnl::stream& s, const at::Tensor& w, const memory::desc& wan
 at::Tensor forward_impl(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride, int64_t pad) {
   RECORD_USER_SCOPE("dt::conv_channels_last");  // named for the op profiler (profiler.cpp)
   at::internal::lazy_init_num_threads();  // oneDNN reads this thread's OpenMP thread count, which ATen sets lazily
-  const auto& p = primitives(x, w, stride, pad, b.defined());
+  const auto held = primitives(x, w, stride, pad, b.defined());
+  const auto& p = *held;
   const auto out = p.fwd_pd.dst_desc().dims();
   const auto layout = channels_last(x.dim());
   auto y = at::empty(at::IntArrayRef(out.data(), out.size()), x.options().memory_format(dt::channels_last_format(x.dim())));
@@ -190,7 +186,8 @@ struct ConvChannelsLast : public torch::autograd::Function<ConvChannelsLast> {
       return {std::get<0>(g), std::get<1>(g), std::get<2>(g), {}, {}};
     }
     at::internal::lazy_init_num_threads();
-    const auto& p = primitives(x, w, stride, pad, b.defined());
+    const auto held = primitives(x, w, stride, pad, b.defined());
+    const auto& p = *held;
     dnnl::stream s(engine());
     at::Tensor dx, dw, db;
     if (x.requires_grad()) {

@@ -28,9 +28,6 @@
 #include <ATen/Parallel.h>
 #include "onednn.h"
 #include <dlfcn.h>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <tuple>
 
 namespace {
@@ -62,19 +59,18 @@ struct Matmul {
   dnnl::matmul primitive;
 };
 
-const Matmul& matmul(const Product& p) {
-  static std::mutex lock;
-  static std::map<Product, std::unique_ptr<Matmul>> cache;
-  std::lock_guard<std::mutex> guard(lock);
-  auto found = cache.find(p);
-  if (found != cache.end()) return *found->second;
+Matmul make_matmul(const Product& p) {
   const memory::desc a({p.m, p.k}, dt_type::bf16, p.a_transposed ? tag::ba : tag::ab);
   const memory::desc b({p.k, p.n}, dt_type::bf16, p.blocked_b ? tag::any : p.b_transposed ? tag::ba : tag::ab);
   const memory::desc bias = p.bias ? memory::desc({1, p.n}, dt_type::bf16, tag::ab) : memory::desc();
   const memory::desc c({p.m, p.n}, dt_type::bf16, tag::ab);
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, bias, c), engine());
-  auto made = std::make_unique<Matmul>(Matmul{pd, dnnl::matmul(pd)});
-  return *cache.emplace(p, std::move(made)).first->second;
+  return Matmul{pd, dnnl::matmul(pd)};
+}
+
+std::shared_ptr<const Matmul> matmul(const Product& p) {
+  static PrimitiveCache<Product, Matmul> cache;
+  return cache.get(p, [&] { return make_matmul(p); });
 }
 
 // a (m, k) or, transposed, its (k, m) transpose's storage; b likewise (k, n) or (n, k). Returns (m, n).
@@ -82,7 +78,8 @@ at::Tensor run(const at::Tensor& a, bool a_transposed, const at::Tensor& b, bool
   at::internal::lazy_init_num_threads();  // oneDNN reads this thread's OpenMP thread count, which ATen sets lazily
   const int64_t m = a.size(a_transposed ? 1 : 0), k = a.size(a_transposed ? 0 : 1), n = b.size(b_transposed ? 0 : 1);
   const Product p{m, k, n, a_transposed, b_transposed, may_block && blocked_weight(m, k, n), bias.defined()};
-  const auto& mm = matmul(p);
+  const auto held = matmul(p);
+  const auto& mm = *held;
   auto c = at::empty({m, n}, a.options());
   dnnl::stream s(engine());
   memory given({{k, n}, dt_type::bf16, b_transposed ? tag::ba : tag::ab}, engine(), b.data_ptr());

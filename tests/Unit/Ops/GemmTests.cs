@@ -93,6 +93,28 @@ public class GemmTests
         if (bias) Assert.True(ConvGradients.RelativeError(b!.grad!, b32!.grad!) < 4e-3, "bias gradient");
     }
 
+    /// <summary>
+    /// The shim keeps one oneDNN primitive per shape up to 1024 shapes and then drops the least recently used
+    /// (native/src/onednn.h): more shapes than that, then the first again, still give right products.
+    /// </summary>
+    [Fact]
+    public void Bfloat16_linear_stays_right_past_the_primitive_cache_capacity()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(15);
+        var w = torch.randn([3, 4], g).to(ScalarType.BFloat16);
+        void Check(long rows)
+        {
+            using var inner = torch.NewDisposeScope();
+            var x = torch.randn([rows, 4], g).to(ScalarType.BFloat16);
+            var exact = F.linear(x.to(ScalarType.Float32), w.to(ScalarType.Float32));
+            Assert.True(ConvGradients.RelativeError(F.linear(x, w), exact) < 4e-3, $"{rows} rows");
+        }
+        for (long rows = 1; rows <= 1100; rows++) Check(rows);
+        Check(1);
+        Check(1100);
+    }
+
     [Fact]
     public void Only_the_inputs_that_require_grad_get_a_gradient()
     {
