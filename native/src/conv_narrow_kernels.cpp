@@ -8,6 +8,7 @@
 // loops over whole rows with the accumulators in memory, ~1 ns — no faster than oneDNN's padded kernels for these layers.)
 #include "conv_narrow_kernels.h"
 #include "bf16.h"
+#include "lanes.h"
 #include <algorithm>
 #include <cstring>
 
@@ -33,11 +34,10 @@ DT_ALWAYS_INLINE floats broadcast(float d) { return floats{} + d; }
 
 // The lanes summed pairwise.
 DT_ALWAYS_INLINE float lane_sum(floats v) {
+  static_assert(lanes == dt::kernels::lanes, "a vector of floats is one lanes.h accumulator");
   float a[lanes];
   std::memcpy(a, &v, sizeof a);
-  for (int64_t w = lanes / 2; w > 0; w /= 2)
-    for (int64_t j = 0; j < w; ++j) a[j] += a[j + w];
-  return a[0];
+  return dt::kernels::fold(a);
 }
 
 DT_ALWAYS_INLINE const float* weight(const float* w, const Geometry& g, int64_t o, int64_t t, int64_t kw) {

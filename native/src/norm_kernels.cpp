@@ -6,6 +6,7 @@
 #include "norm_kernels.h"
 #include "bf16.h"
 #include "exp_poly.h"
+#include "lanes.h"
 #include "norm_kernels_avx512.h"
 #include <atomic>
 #include <type_traits>
@@ -14,8 +15,9 @@
 #define DT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace {
-constexpr int64_t lanes = 16;
-
+using dt::kernels::fold;
+using dt::kernels::in_lanes;
+using dt::kernels::lanes;
 using dt::bf16::as_float;
 using dt::bf16::store;
 
@@ -27,21 +29,6 @@ DT_ALWAYS_INLINE float through_silu(float dy, float z) {
   return dy * sg * (1.0f + z * (1.0f - sg));
 }
 
-// The lanes of an accumulator folded pairwise.
-DT_ALWAYS_INLINE float fold(float* acc) {
-  for (int64_t w = lanes / 2; w > 0; w /= 2)
-    for (int64_t j = 0; j < w; ++j) acc[j] += acc[j + w];
-  return acc[0];
-}
-
-// Runs step(i, lane) for i in [0, n): whole blocks of `lanes`, then the tail in the first lanes.
-template <class Step>
-DT_ALWAYS_INLINE void in_lanes(int64_t n, Step step) {
-  int64_t i = 0;
-  for (; i + lanes <= n; i += lanes)
-    for (int64_t j = 0; j < lanes; ++j) step(i + j, j);
-  for (int64_t j = 0; i + j < n; ++j) step(i + j, j);
-}
 
 template <class T>
 DT_ALWAYS_INLINE void moments(const T* __restrict x, int64_t m, float* mean, float* var) {
