@@ -1,5 +1,6 @@
-// What the shim's oneDNN nodes (conv_onednn.cpp, linear_bf16.cpp) share: the CPU engine and views of ATen buffers as
-// oneDNN memories. Only for translation units built with oneDNN's headers (DT_HAVE_DNNL).
+// What the shim's oneDNN nodes (conv_onednn.cpp, linear_bf16.cpp) share: the CPU engine, views of ATen buffers as
+// oneDNN memories, and the bounded cache of their primitives. Only for translation units built with oneDNN's headers
+// (DT_HAVE_DNNL).
 #pragma once
 #include <ATen/ATen.h>
 #include <dnnl.hpp>
@@ -26,12 +27,13 @@ inline memory wrap(const at::Tensor& t, tag layout) {
   return memory({dims_of(t.sizes()), type, layout}, engine(), t.data_ptr());
 }
 
-// A memory of layout `want` on a buffer from ATen's allocator (the shim's caching one: no page faults in a loop that
-// asks for the same sizes every step, where oneDNN's own allocation is a fresh malloc each time).
+// A memory of layout `want` on a buffer from ATen's allocator (the shim's caching allocator, like every other buffer
+// of a step, rather than a malloc of oneDNN's), which `owner` holds.
 inline memory scratch(const memory::desc& want, at::Tensor& owner) {
   owner = at::empty({static_cast<int64_t>(want.get_size())}, at::TensorOptions().dtype(at::kByte));
   return memory(want, engine(), owner.data_ptr());
 }
+
 // Primitives built once per shape and kept (their JIT compilation costs milliseconds), up to `capacity` shapes as
 // oneDNN's own primitive cache (1024 by default): past that the least recently used goes, so a process that meets ever
 // new shapes (a server, a sampler with ragged batches) holds bounded memory. A caller still running an evicted
