@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Diffusion.Architectures;
+using Diffusion.Primitives;
 using Diffusion.Torch;
 using Diffusion.Training.Data;
 using Diffusion.Training.Loop;
@@ -12,13 +13,23 @@ using Xunit.Abstractions;
 
 namespace Diffusion.Training.Tests.Loop;
 
-/// <summary>The toy-quality recipe, trained once for the tests below: mlp-seed on moons, VP-SDE, 8000 steps at batch 512, seed 0; its EMA weights.</summary>
-public sealed class MoonsModel : IDisposable
+/// <summary>
+/// The toy-quality recipe, trained once for the tests below: mlp-seed on moons, VP-SDE, 8000 steps at batch 512, seed 0, in
+/// float32 (or, <see cref="Bf16MoonsModel"/>, in bf16 mixed precision); its EMA weights, sampled in the same precision.
+/// </summary>
+public class MoonsModel : IDisposable
 {
-    public MoonsModel()
+    private readonly PrecisionModel? mixed;
+
+    public MoonsModel() : this(Precision.FP32)
+    {
+    }
+
+    protected MoonsModel(Precision precision)
     {
         var clock = Stopwatch.StartNew();
-        using var trainer = new Trainer(Presets.Get("mlp-seed"), new TrainingConfig { Data = DataSet.Moons, Sde = ProcessKind.Vp, Steps = 8000, Batch = 512, Seed = 0 },
+        using var trainer = new Trainer(Presets.Get("mlp-seed"),
+            new TrainingConfig { Data = DataSet.Moons, Sde = ProcessKind.Vp, Steps = 8000, Batch = 512, Seed = 0, Precision = precision },
             DataSources.Resolve(DataSet.Moons));
         var result = trainer.Run();
         TrainSeconds = clock.Elapsed.TotalSeconds;
@@ -28,6 +39,7 @@ public sealed class MoonsModel : IDisposable
         using var init = new Generator(0);
         Ema = trainer.Model.Config.Build(init);
         WeightCopy.Load(Ema.Parameters, trainer.Ema.Weights, "ema");
+        mixed = precision == Precision.FP32 ? null : new PrecisionModel(Ema, precision);
     }
 
     public IScoreModel Ema { get; }
@@ -40,19 +52,29 @@ public sealed class MoonsModel : IDisposable
     public (Tensor Samples, int Nfe) Sample(SamplerKind kind, int n, int steps, ulong seed, SamplerOptions? options = null)
     {
         using var g = new Generator(seed);
-        using var result = Samplers.Run(kind, Process, ModelFunctions.Network(Ema), Prediction, [n, 2], steps, g, options);
+        using var result = Samplers.Run(kind, Process, ModelFunctions.Network(mixed ?? Ema), Prediction, [n, 2], steps, g, options);
         return (result.Samples.clone().DetachFromDisposeScope(), result.Nfe);
     }
 
-    public void Dispose() => Ema.Dispose();
+    public void Dispose()
+    {
+        mixed?.Dispose();
+        Ema.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }
+
+/// <summary><see cref="MoonsModel"/> trained and sampled in bf16 mixed precision.</summary>
+public sealed class Bf16MoonsModel() : MoonsModel(Precision.BF16);
 
 /// <summary>The issue's sample-quality targets on moons, one trained model (<see cref="MoonsModel"/>, ~40–50 s of training on 2 cores).</summary>
 public class ToyQualityTests(MoonsModel model, ITestOutputHelper output) : IClassFixture<MoonsModel>
 {
     /// <summary>Euler–Maruyama with 500 steps, 10,000 samples against 10,000 fresh points: SWD ≤ 0.05.</summary>
     [Fact]
-    public void Mlp_seed_on_moons_reaches_swd_below_0_05()
+    public void Mlp_seed_on_moons_reaches_swd_below_0_05() => AssertMoonsQuality(model, output);
+
+    internal static void AssertMoonsQuality(MoonsModel model, ITestOutputHelper output)
     {
         using var scope = torch.NewDisposeScope();
         var (samples, _) = model.Sample(SamplerKind.EulerMaruyama, 10_000, 500, 1);
@@ -60,7 +82,7 @@ public class ToyQualityTests(MoonsModel model, ITestOutputHelper output) : IClas
         var fresh = ToyDatasets.Sample(DataSet.Moons, 10_000, dataGen);
         var swd = SlicedWasserstein.Distance(samples, fresh, 128, new Generator(3));
         samples.Dispose();
-        output.WriteLine($"loss {model.RecentLoss:F4}, SWD {swd:F4}, train {model.TrainSeconds:F1} s");
+        output.WriteLine($"loss {model.RecentLoss:F6}, SWD {swd:F6}, train {model.TrainSeconds:F1} s");
         Assert.True(swd <= 0.05, $"SWD {swd:F4} > 0.05");
     }
 
@@ -113,4 +135,14 @@ public class ToyQualityTests(MoonsModel model, ITestOutputHelper output) : IClas
 
     /// <summary>Independent draws of 5,000 samples averaged per sampler.</summary>
     private const int Draws = 6;
+}
+
+/// <summary>
+/// Issue 14's bound for mlp-seed under bf16 (README, Precision): trained and sampled in bf16 mixed precision, the same recipe
+/// meets the same SWD target as float32 (bench/bf16_quality.sh mlp-seed measured it within 2.8 % of float32 over three seeds).
+/// </summary>
+public class Bf16ToyQualityTests(Bf16MoonsModel model, ITestOutputHelper output) : IClassFixture<Bf16MoonsModel>
+{
+    [Fact]
+    public void Mlp_seed_on_moons_in_bf16_reaches_swd_below_0_05() => ToyQualityTests.AssertMoonsQuality(model, output);
 }
