@@ -75,7 +75,7 @@ struct Fast : public torch::autograd::Function<Fast<A>> {
 
   static at::Tensor apply_to(const at::Tensor& x) {
     if (!fast_path(x)) return A::aten(x);
-    if (x.requires_grad() && at::GradMode::is_enabled()) return Fast<A>::apply(x);
+    if (dt::records_grad(x)) return Fast<A>::apply(x);
     return run_forward<A>(x);
   }
 };

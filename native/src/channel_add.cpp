@@ -102,7 +102,7 @@ at::Tensor channel_add(const at::Tensor& a, const at::Tensor& b) {
               "tensor of its type, got ", a.scalar_type(), " ", a.sizes(), " and ", b.scalar_type(), " ", b.sizes());
   const bool a_is_x = dt::stored_channels_last(a) && per_sample_channels(b, a);
   const auto &x = a_is_x ? a : b, &e = a_is_x ? b : a;  // float addition commutes: the order does not change the sum
-  if (at::GradMode::is_enabled() && (x.requires_grad() || e.requires_grad())) return ChannelAdd::apply(x, e);
+  if (records_grad(x, e)) return ChannelAdd::apply(x, e);
   return forward_impl(x, e);
 }
 }  // namespace dt

@@ -10,6 +10,7 @@
 #include "shim.h"
 #include <ATen/record_function.h>
 #include "conv_narrow.h"
+#include "conv_common.h"
 #include "conv_narrow_kernels.h"
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -199,10 +200,8 @@ struct ConvNarrow : public torch::autograd::Function<ConvNarrow> {
     const int64_t pad = ctx->saved_data["pad"].toInt();
     const auto dy = grads[0].to(at::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast3d);
     const bool need_b = b.defined() && b.requires_grad();
-    if (at::GradMode::is_enabled()) {  // create_graph: ATen's differentiable convolution_backward
-      const std::vector<int64_t> ones(3, 1), pads(3, pad), zeros(3, 0);
-      auto g = at::convolution_backward(dy, x, w, b.defined() ? c10::optional<at::IntArrayRef>(b.sizes()) : c10::nullopt, ones, pads,
-                                        ones, false, zeros, 1, {x.requires_grad(), w.requires_grad(), need_b});
+    if (at::GradMode::is_enabled()) {  // create_graph
+      auto g = dt::differentiable_conv_backward(dy, x, w, b, 1, pad);
       return {std::get<0>(g), std::get<1>(g), std::get<2>(g), {}};
     }
     at::Tensor dx, dw, db;
@@ -222,7 +221,6 @@ namespace dt {
 bool conv_narrow_applies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride, at::IntArrayRef padding,
                          at::IntArrayRef dilation, bool transposed, int64_t groups) {
   if (transposed || groups != 1 || x.dim() != 5 || w.dim() != 5 || w.size(0) > most_outputs) return false;
-  const auto memory_format = at::MemoryFormat::ChannelsLast3d;
   const size_t spatial = 3;
   auto all = [spatial](at::IntArrayRef v, int64_t value) {
     return v.size() == spatial && std::all_of(v.begin(), v.end(), [value](int64_t e) { return e == value; });
@@ -230,14 +228,11 @@ bool conv_narrow_applies(const at::Tensor& x, const at::Tensor& w, const at::Ten
   if (padding.size() != spatial || !all(stride, 1) || !all(dilation, 1) || !all(padding, padding[0])) return false;
   for (size_t d = 0; d < spatial; ++d)  // every output reads the input
     if (padding[0] >= w.size(2 + d) || x.size(2 + d) + 2 * padding[0] < w.size(2 + d)) return false;
-  return x.device().is_cpu() && x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16 &&
-         (!b.defined() || b.scalar_type() == at::kBFloat16) && x.is_contiguous(memory_format) && (!x.is_contiguous() || x.size(1) == 1) &&
-         (w.is_contiguous() || w.is_contiguous(memory_format)) && x.size(1) == w.size(1) && x.size(0) > 0 && w.size(0) > 0;
+  return bf16_channels_last_conv(x, w, b) && x.size(0) > 0 && w.size(0) > 0;
 }
 
 at::Tensor conv_narrow(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t pad) {
-  const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-  if (grad) return ConvNarrow::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, pad);
+  if (records_grad(x, w, b)) return ConvNarrow::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, pad);
   return forward_impl(x, w, b, pad);
 }
 }  // namespace dt

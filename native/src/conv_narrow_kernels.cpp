@@ -8,7 +8,6 @@
 // loops over whole rows with the accumulators in memory, ~1 ns — no faster than oneDNN's padded kernels for these layers.)
 #include "conv_narrow_kernels.h"
 #include "bf16.h"
-#include "lanes.h"
 #include <algorithm>
 #include <cstring>
 
@@ -19,7 +18,7 @@ namespace {
 using dt::bf16::narrow;
 using dt::bf16::widen;
 using dt::kernels::Geometry;
-constexpr int64_t lanes = dt::kernels::narrow_lanes;
+using dt::kernels::lanes;
 constexpr int64_t tile = dt::kernels::narrow_tile;  // accumulators kept in registers
 
 typedef float floats __attribute__((vector_size(lanes * sizeof(float))));
@@ -34,7 +33,6 @@ DT_ALWAYS_INLINE floats broadcast(float d) { return floats{} + d; }
 
 // The lanes summed pairwise.
 DT_ALWAYS_INLINE float lane_sum(floats v) {
-  static_assert(lanes == dt::kernels::lanes, "a vector of floats is one lanes.h accumulator");
   float a[lanes];
   std::memcpy(a, &v, sizeof a);
   return dt::kernels::fold(a);

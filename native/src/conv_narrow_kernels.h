@@ -1,17 +1,18 @@
 // Row kernels of the convolutions with few output channels (conv_narrow.cpp, conv_narrow_kernels.cpp): one row of
 // positions at a time, bfloat16 channels-last data as raw bits, float32 arithmetic. No ATen here.
 #pragma once
+#include "lanes.h"
 #include <cstdint>
 
 namespace dt::kernels {
-// Channels are processed in blocks of this many lanes, `tile` positions or weight blocks at a time.
-constexpr int64_t narrow_lanes = 16, narrow_tile = 8;
+// Channels are processed in blocks of `lanes` (lanes.h), `narrow_tile` positions or weight blocks at a time.
+constexpr int64_t narrow_tile = 8;
 
 // A stride-1 convolution seen as rows: `taps` (kernel depth × kernel height) input rows feed each output row; along a
 // row, kernel_width taps with `pad` positions of zeros on each side.
 struct Geometry {
   int64_t taps, kernel_width, pad, width, out_width, channels, outputs;
-  int64_t padded_channels() const { return (channels + narrow_lanes - 1) / narrow_lanes * narrow_lanes; }
+  int64_t padded_channels() const { return (channels + lanes - 1) / lanes * lanes; }
   // Positions in a padded input row: the pad at both ends, and a tile of slack that a last tile may read.
   int64_t padded_width() const { return width + 2 * pad + narrow_tile; }
   // Positions in a padded output-gradient row: kernel_width − 1 at both ends, and the slack.

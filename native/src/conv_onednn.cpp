@@ -7,15 +7,16 @@
 // primitive ranked them differently, so it was not trusted): on unet28's 3x3 layers the plain JIT forward (jit_bf16)
 // took 8-23 % less time than brgconv, and backward-weights accumulating into float32 weight gradients 5-12 % less than
 // into bfloat16 ones. On unet3d32's 32³ layers brgconv stayed the faster forward (by 9-18 %), on its 16³ and 8³ ones
-// jit_bf16 was (preferred_forward), and float32 weight gradients gained 2-4 %. 1x1 and strided layers were slower with float32 gradients in the standalone loop (too small to
-// see in the step), so they keep bfloat16 ones. The choices are fixed rules from those measurements, not timed at run
-// time: the same shapes always take the same kernels, run after run.
-// Primitives are built once per shape and cached (their JIT compilation costs milliseconds). Needs oneDNN's headers
+// jit_bf16 was (preferred_forward), and float32 weight gradients gained 2-4 %. 1x1 and strided layers were slower with
+// float32 gradients in the standalone loop (too small to see in the step), so they keep bfloat16 ones. The choices are
+// fixed rules from those measurements, not timed at run time: the same shapes always take the same kernels, run after
+// run. Primitives are built once per shape and cached (PrimitiveCache, onednn.h). Needs oneDNN's headers
 // (Debian's libdnnl-dev, the same oneDNN libtorch loads); without them, or with DIFFUSION_CONV=aten, ATen serves.
 // Double backward goes through ATen's convolution_backward.
 #include "shim.h"
 #include <ATen/record_function.h>
 #include "conv_onednn.h"
+#include "conv_common.h"
 #ifdef DT_HAVE_DNNL
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -178,11 +179,8 @@ struct ConvChannelsLast : public torch::autograd::Function<ConvChannelsLast> {
     const auto &x = saved[0], &w = saved[1], &b = saved[2];
     const int64_t stride = ctx->saved_data["stride"].toInt(), pad = ctx->saved_data["pad"].toInt();
     const auto dy = grads[0].to(at::kBFloat16).contiguous(dt::channels_last_format(x.dim()));
-    if (at::GradMode::is_enabled()) {  // create_graph: ATen's differentiable convolution_backward
-      const std::vector<int64_t> strides(x.dim() - 2, stride), pads(x.dim() - 2, pad), ones(x.dim() - 2, 1), zeros(x.dim() - 2, 0);
-      auto g = at::convolution_backward(dy, x, w, b.defined() ? c10::optional<at::IntArrayRef>(b.sizes()) : c10::nullopt,
-                                        strides, pads, ones, false, zeros, 1,
-                                        {x.requires_grad(), w.requires_grad(), b.defined() && b.requires_grad()});
+    if (at::GradMode::is_enabled()) {  // create_graph
+      auto g = dt::differentiable_conv_backward(dy, x, w, b, stride, pad);
       return {std::get<0>(g), std::get<1>(g), std::get<2>(g), {}, {}};
     }
     at::internal::lazy_init_num_threads();
@@ -217,18 +215,13 @@ bool conv_channels_last_available() { return enabled(); }
 bool conv_channels_last_applies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
                                 at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed, int64_t groups) {
   if (!enabled() || transposed || groups != 1 || (x.dim() != 4 && x.dim() != 5) || w.dim() != x.dim()) return false;
-  const auto memory_format = channels_last_format(x.dim());
   const size_t spatial = x.dim() - 2;
   auto uniform = [spatial](at::IntArrayRef v) { return v.size() == spatial && std::equal(v.begin() + 1, v.end(), v.begin()); };
-  return x.device().is_cpu() && x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16 &&
-         (!b.defined() || b.scalar_type() == at::kBFloat16) && x.is_contiguous(memory_format) &&
-         (!x.is_contiguous() || x.size(1) == 1) && (w.is_contiguous() || w.is_contiguous(memory_format)) &&
-         x.size(1) == w.size(1) && uniform(stride) && uniform(padding) && uniform(dilation) && dilation[0] == 1;
+  return bf16_channels_last_conv(x, w, b) && uniform(stride) && uniform(padding) && uniform(dilation) && dilation[0] == 1;
 }
 
 at::Tensor conv_channels_last(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride, int64_t pad) {
-  const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-  if (grad) return ConvChannelsLast::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, pad);
+  if (records_grad(x, w, b)) return ConvChannelsLast::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, pad);
   return forward_impl(x, w, b, stride, pad);
 }
 }  // namespace dt

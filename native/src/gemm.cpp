@@ -112,8 +112,7 @@ const char* gemm_backend() { return sgemm ? "onednn" : "aten"; }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   if (!fast_path(x, w, b)) return at::linear(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt);
-  const bool tracked = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-  if (!tracked) return linear_forward(x, w, b);
+  if (!records_grad(x, w, b)) return linear_forward(x, w, b);
   return b.defined() ? LinearFunction::apply(x, w, b) : LinearFunction::apply(x, w);
 }
 }  // namespace dt

@@ -360,9 +360,7 @@ at::Tensor group_norm_fused(const at::Tensor& x, int64_t groups, const at::Tenso
   }
   auto w = weight.defined() ? weight.contiguous() : weight;
   auto b = bias.defined() ? bias.contiguous() : bias;
-  const bool grad = at::GradMode::is_enabled() &&
-                    (x.requires_grad() || (w.defined() && w.requires_grad()) || (b.defined() && b.requires_grad()));
-  if (grad) return FusedGroupNorm::apply(x, opt_defined(w), opt_defined(b), groups, eps, silu, static_cast<int64_t>(output_type));
+  if (records_grad(x, w, b)) return FusedGroupNorm::apply(x, opt_defined(w), opt_defined(b), groups, eps, silu, static_cast<int64_t>(output_type));
   const auto format = layout_format(x);
   return ::forward(x.contiguous(format), w, b, groups, eps, silu, output_type, format).y;
 }

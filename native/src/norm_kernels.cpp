@@ -29,7 +29,6 @@ DT_ALWAYS_INLINE float through_silu(float dy, float z) {
   return dy * sg * (1.0f + z * (1.0f - sg));
 }
 
-
 template <class T>
 DT_ALWAYS_INLINE void moments(const T* __restrict x, int64_t m, float* mean, float* var) {
   float acc[lanes] = {};

@@ -8,11 +8,12 @@
 // No ATen here.
 #include "norm_kernels_avx512.h"
 #include "exp_poly.h"
+#include "lanes.h"
 #include <immintrin.h>
 
 namespace dt::kernels::avx512 {
 namespace {
-constexpr int64_t lanes = 16;
+using dt::kernels::lanes;
 
 // e^x: Cephes' expf polynomial (exp_poly.h) with 2^n applied by vscalefps, which also gives +inf above ~88.7 and
 // (sub)normal results down to 0 below; the clamps only keep r meaningful. vminps/vmaxps return their second operand

@@ -62,6 +62,12 @@ inline bool stored_channels_last(const at::Tensor& x) {
          (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.is_contiguous(channels_last_format(x.dim())) &&
          !x.is_contiguous();
 }
+// Whether autograd records an op on these inputs: grad mode on and some defined input requiring grad. The shim's
+// autograd functions take this path; without it they run their forward alone.
+template <class... Tensors>
+bool records_grad(const Tensors&... inputs) {
+  return at::GradMode::is_enabled() && ((inputs.defined() && inputs.requires_grad()) || ...);
+}
 // A bfloat16 tensor's elements as raw bits (bf16.h), for the shim's row kernels; data_ptr<BFloat16> checks the type.
 inline const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
 inline uint16_t* bits_mut(const at::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
