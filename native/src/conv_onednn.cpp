@@ -17,6 +17,7 @@
 #include <ATen/record_function.h>
 #include "conv_onednn.h"
 #include "conv_common.h"
+#include "conv_winograd.h"
 #ifdef DT_HAVE_DNNL
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -222,6 +223,7 @@ bool conv_channels_last_applies(const at::Tensor& x, const at::Tensor& w, const 
 
 at::Tensor conv_channels_last(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride, int64_t pad) {
   if (records_grad(x, w, b)) return ConvChannelsLast::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, pad);
+  if (conv_winograd_applies(x, w, stride, pad)) return conv_winograd(x, w, b);
   return forward_impl(x, w, b, stride, pad);
 }
 }  // namespace dt

@@ -318,11 +318,13 @@ namespace {
 std::atomic<bool> enabled{true};
 }
 
-bool available() {
-  static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-  return supported && enabled.load(std::memory_order_relaxed);
+bool supported() {
+  static const bool isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+  return isa;
 }
+
+bool available() { return supported() && enabled.load(std::memory_order_relaxed); }
 
 void set_enabled(bool on) { enabled.store(on, std::memory_order_relaxed); }
 }  // namespace dt::kernels::avx512

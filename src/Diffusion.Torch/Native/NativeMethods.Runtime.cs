@@ -46,6 +46,8 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static unsafe partial int dt_gemm_backend(byte* buf, int cap, out int needed);
     [LibraryImport(Lib)] internal static partial int dt_kernel_threads(out int threads);
     [LibraryImport(Lib)] internal static partial int dt_conv_channels_last(out int available);
+    [LibraryImport(Lib)] internal static partial int dt_winograd(out int used);
+    [LibraryImport(Lib)] internal static partial int dt_set_winograd(int on);
     [LibraryImport(Lib)] internal static partial int dt_norm_intrinsics(out int used);
     [LibraryImport(Lib)] internal static partial int dt_set_norm_intrinsics(int on);
     [LibraryImport(Lib)] internal static partial int dt_profiler_start();
