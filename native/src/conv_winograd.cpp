@@ -62,22 +62,24 @@ std::shared_ptr<const Matmul> matmul(const Product& p) {
 
 // Transformed weights, kept while their weight tensor lives unchanged (same tensor, same version counter): a sampling
 // run or an evaluation reads the same bf16 weight copies at every step (Params.In), and transforming a weight costs
-// about as much as a small convolution (16/9 of its size written through a reorder). An entry whose tensor has died
-// is dropped at the next miss, and past `capacity` bytes the least recently used go.
+// about as much as a small convolution (16/9 of its size written through a reorder). Entries whose tensor has died are
+// dropped at the next Winograd convolution, and past `capacity` bytes the least recently used go.
 class WeightCache {
  public:
   template <class Make>
   at::Tensor get(const at::Tensor& w, const memory::desc& layout, Make make) {
     std::lock_guard<std::mutex> guard(lock_);
+    for (auto it = entries_.begin(); it != entries_.end();) it = it->second.source.expired() ? drop(it) : std::next(it);
+    // The weak reference keeps a dead tensor's TensorImpl allocated, so no other tensor can take its address while its
+    // entry exists: an entry found under a live tensor's address is that tensor's.
     const auto* key = w.unsafeGetTensorImpl();
     const int64_t version = w._version();
     auto found = entries_.find(key);
-    if (found != entries_.end() && !found->second.source.expired() && found->second.version == version && found->second.layout == layout) {
+    if (found != entries_.end() && found->second.version == version && found->second.layout == layout) {
       found->second.used = ++clock_;
       return found->second.buffer;
     }
     if (found != entries_.end()) drop(found);
-    for (auto it = entries_.begin(); it != entries_.end();) it = it->second.source.expired() ? drop(it) : std::next(it);
     at::Tensor buffer = make();
     while (!entries_.empty() && bytes_ + buffer.nbytes() > capacity) {
       auto oldest = entries_.begin();
@@ -91,7 +93,7 @@ class WeightCache {
   }
 
  private:
-  static constexpr int64_t capacity = int64_t{1} << 30;  // 1 GiB: DDPM's 35.7M weights take 127 MiB transformed
+  static constexpr int64_t capacity = int64_t{1} << 30;  // 1 GiB; the DDPM U-Net's 3x3 weights take ~105 MiB transformed
   using Weak = c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>;
   struct Entry {
     Weak source;

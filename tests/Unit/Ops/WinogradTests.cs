@@ -36,6 +36,7 @@ public class WinogradTests
         { 3, 136, 128, 9, 11, false, true }, // odd sides: the last tile row and column half outside; 136 = 8·16 + 8 lanes
         { 1, 128, 129, 16, 13, true, false }, // plain (K, C, 3, 3) weight, 129 outputs: one lane in the last block
         { 2, 144, 128, 10, 8, false, false },
+        { 3, 128, 128, 62, 66, true, true },  // 3 · 31 · 33 = 3069 tiles: two chunks of 1535 (conv_winograd.cpp), the second padded by one
     };
 
     [WinogradTheory]
