@@ -5,10 +5,11 @@
 // oneDNN 2.6 has Winograd only for float32 (and deprecated it); its bfloat16 direct kernels run near the machine's bf16
 // matmul peak, so at that peak the products here are the gain. Measured with Debian's PyTorch, two threads: the 16
 // batched products of DDPM's 3×3 layers (b8, 32² and 16²) took 0.48–0.61 of their direct convolution's time.
-// Per call: the weight transformed (winograd_kernels.cpp) into u (16, C, K); then, a chunk of tiles at a time so that
-// the chunk's transformed input (16, tiles, C) bf16 and products (16, tiles, K) float32 stay within the caches'
-// reach, the input transform, the 16 products on one cached oneDNN matmul (bf16 × bf16 → float32), and the output
-// transform with the bias, rounded once to bf16.
+// Per call: the weight's transform u (16, C, K) in the matmul's blocked layout, from the cache (WeightCache) or made
+// once (winograd_kernels.cpp, then a reorder); then a chunk of tiles at a time (chunk_tiles), the input transform into
+// (16, tiles, C) bf16, the 16 products on one cached oneDNN matmul (bf16 × bf16 → float32), and the output transform
+// with the bias, rounded once to bf16. Only for forwards autograd does not record (sampling, evaluation): training keeps
+// the direct kernel, whose backward matches its forward (README, Performance item 16).
 // Numerics: Bᵀ and Aᵀ only add and subtract, G halves; the transformed input and weight are each rounded to bf16 once
 // (the direct kernel rounds neither), the products accumulate in float32. Tested against float64 beside the direct
 // kernel's own error (tests/Unit/Ops/WinogradTests.cs).
@@ -36,7 +37,8 @@ namespace wk = dt::kernels::winograd;
 // The 16 products of one chunk: (16, rows, c) · (16, c, k) → (16, rows, k), the transformed weight in the layout oneDNN
 // prefers (blocked: reordered once per weight, weight_cache below). Each point's block of the transformed input and of
 // the products ends in one cache line of padding: the transforms touch all 16 blocks at once, and blocks a power of two
-// apart would fall into the same cache sets (the input transform took 3× longer so).
+// apart fall into the same cache sets (standalone, one thread, 2048 tiles of 128 channels in chunks of 512: the input
+// transform took 0.93–1.03 ms unpadded, 0.26–0.37 ms padded; 256 channels 1.8 against 0.46–0.52 ms).
 struct Product {
   int64_t rows, c, k;
   bool operator<(const Product& o) const { return std::tie(rows, c, k) < std::tie(o.rows, o.c, o.k); }
@@ -203,8 +205,8 @@ at::Tensor conv_winograd(const at::Tensor& x, const at::Tensor& w, const at::Ten
     s.wait();
     RECORD_USER_SCOPE("dt::winograd_output");
     at::parallel_for(start, start + count, 8, [&](int64_t first, int64_t last) {
-      wk::output_transform(m.data_ptr<float>() + (first - start) * k, shape.output_plane(), g, k, bias.defined() ? bias.data_ptr<float>() : nullptr,
-                           first, last, bits_mut(y));
+      wk::output_transform(m.data_ptr<float>() + (first - start) * k, shape.output_plane(), g, k,
+                           bias.defined() ? bias.data_ptr<float>() : nullptr, first, last, bits_mut(y));
     });
   }
   return y;

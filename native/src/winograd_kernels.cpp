@@ -2,10 +2,10 @@
 // Sapphire Rapids): compiled for that ISA alone (CMakeLists.txt) and called only where conv_winograd_applies found it
 // (the direct convolution serves every other CPU, where bf16 has no fast products to gain from anyway). Channels,
 // contiguous in channels-last data, are the vector lanes, 16 at a time; the 16 points of a patch stay in registers.
-// Why not GCC's vectorised loops, as in kernels.cpp: written with its vector extension
-// (the first version) the input transform spilled its points to the stack and narrowed each vector to bfloat16 in ~8
-// integer operations, and took 25 ms of a DDPM forward's 145; here a narrowing is one vcvtneps2bf16 — round to nearest
-// even, as bf16.h's narrow, except that values below bfloat16's normal range (|v| < 1.2e-38) become ±0.
+// Why not GCC's vectorised loops, as in kernels.cpp: written with its vector extension (the first version) the input
+// transform spilled its points to the stack and narrowed each vector to bfloat16 in ~8 integer operations, and took
+// 17.6–25.7 ms per DDPM forward; here a narrowing is one vcvtneps2bf16 — round to nearest even, as bf16.h's narrow,
+// except that values below bfloat16's normal range (|v| < 1.2e-38) become ±0.
 // Transform matrices (Lavin & Gray 2016, section 4.1, F(2, 3)):
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 −1 −1]
 // Bᵀ and Aᵀ only add and subtract, so the input and output transforms are exact in float32 up to their one rounding.

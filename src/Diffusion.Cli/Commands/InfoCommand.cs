@@ -42,6 +42,9 @@ public static class InfoCommand
         yield return ("bf16 convolutions", torch.conv_channels_last()
             ? "oneDNN directly on channels-last images and volumes (DIFFUSION_CONV=aten to opt out)"
             : "ATen's path, which reorders every volume (the shim was built without libdnnl-dev, or DIFFUSION_CONV=aten)");
+        yield return ("bf16 sampling convolutions", torch.winograd()
+            ? "Winograd F(2x2,3x3) for 3x3 layers of at least 128 channels outside autograd (DIFFUSION_WINOGRAD=0 to opt out)"
+            : "direct (no AVX512-BF16 or libdnnl-dev here, or DIFFUSION_WINOGRAD=0)");
         yield return (".NET", Environment.Version.ToString());
     }
 }
