@@ -178,6 +178,8 @@ at::Tensor conv_winograd(const at::Tensor& x, const at::Tensor& w, const at::Ten
               "conv_winograd: expected a bfloat16 channels-last 2-D input and a 3x3 bfloat16 weight");
   const int64_t c = x.size(1), k = w.size(0);
   const wk::Tiling g{x.size(0), x.size(2), x.size(3)};
+  auto y = at::empty({g.n, k, g.h, g.w}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  if (g.n == 0) return y;  // no tiles, no chunks (an empty batch is plain-contiguous too, and goes to ATen before this)
   const int64_t tiles = g.tiles(), rows = chunk_tiles(c, k, tiles);
   const Product shape{rows, c, k};
   const auto held = matmul(shape);
@@ -185,7 +187,6 @@ at::Tensor conv_winograd(const at::Tensor& x, const at::Tensor& w, const at::Ten
   const auto u = weight_cache().get(w, p.pd.weights_desc(), [&] { return transformed_weight(w, p.pd.weights_desc()); });
   const auto bias = b.defined() ? b.to(at::kFloat).contiguous() : at::Tensor();
 
-  auto y = at::empty({g.n, k, g.h, g.w}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
   auto v = at::empty({wk::points * shape.input_plane()}, x.options());
   auto m = at::empty({wk::points * shape.output_plane()}, x.options().dtype(at::kFloat));
   dnnl::stream s(engine());
