@@ -7,8 +7,8 @@
 namespace dt::kernels::avx512 {
 // The CPU has AVX512-F, -BW, -VL and -BF16 (what this header's kernels and winograd_kernels.h's are compiled for).
 bool supported();
-// supported(), and the loops are not switched off (set_enabled; defined in norm_kernels.cpp,
-// which is compiled for any x86-64, unlike this header's kernels).
+// supported(), and the loops are not switched off (set_enabled). Both are defined in norm_kernels.cpp, which is compiled
+// for any x86-64, unlike this header's kernels.
 bool available();
 // On by default; off runs the generic loops on any CPU (torch.set_norm_intrinsics, for tests and comparisons).
 void set_enabled(bool on);

@@ -76,11 +76,12 @@ public static partial class torch
     }
 
     /// <summary>
-    /// Whether bfloat16 3×3 convolutions (stride 1, padding 1, images of at least 8×8, at least 128 input and output channels) that
-    /// autograd does not record — sampling, evaluation — run by Winograd's F(2×2, 3×3): 16 products per 2×2 outputs and
-    /// channel pair where the direct kernel takes 36, the transforms on AVX512-BF16. True when the shim was built with
-    /// oneDNN's headers, the CPU has AVX512-BF16 and neither <c>DIFFUSION_WINOGRAD=0</c> nor <see cref="set_winograd"/>
-    /// switched it off. Results differ from the direct kernel's by about one bfloat16 rounding (README, Precision).
+    /// Whether bfloat16 3×3 convolutions (stride 1, padding 1, images of at least 8×8, at least 128 input and output
+    /// channels) that autograd does not record — sampling, evaluation — run by Winograd's F(2×2, 3×3): 16 products per
+    /// 2×2 outputs and channel pair where the direct kernel takes 36, the transforms on AVX512-BF16. True when the shim
+    /// was built with oneDNN's headers, the CPU has AVX512-BF16 and neither <c>DIFFUSION_WINOGRAD=0</c> nor
+    /// <see cref="set_winograd"/> switched it off. Results differ from the direct kernel's by about one bfloat16 rounding
+    /// (README, Precision).
     /// </summary>
     public static bool winograd()
     {
