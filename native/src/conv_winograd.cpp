@@ -48,11 +48,6 @@ struct Product {
   memory::desc output() const { return {{wk::points, rows, k}, dt_type::f32, {output_plane(), k, 1}}; }
 };
 
-struct Matmul {
-  dnnl::matmul::primitive_desc pd;
-  dnnl::matmul primitive;
-};
-
 std::shared_ptr<const Matmul> matmul(const Product& p) {
   static PrimitiveCache<Product, Matmul> cache;
   return cache.get(p, [&] {
@@ -128,8 +123,8 @@ at::Tensor transformed_weight(const at::Tensor& w, const memory::desc& layout) {
   at::parallel_for(0, c, 16, [&](int64_t first, int64_t last) {
     wk::weight_transform(dt::bits(w), k, c, w.stride(0), w.stride(1), w.stride(2), w.stride(3), first, last, dt::bits_mut(plain));
   });
-  auto blocked = at::empty({static_cast<int64_t>(layout.get_size())}, w.options().dtype(at::kByte));
-  memory from = wrap(plain, tag::abc), to(layout, engine(), blocked.data_ptr());
+  at::Tensor blocked;
+  memory from = wrap(plain, tag::abc), to = scratch(layout, blocked);
   dnnl::stream s(engine());
   dnnl::reorder(from, to).execute(s, from, to);
   s.wait();

@@ -54,11 +54,6 @@ struct Product {
   }
 };
 
-struct Matmul {
-  dnnl::matmul::primitive_desc pd;
-  dnnl::matmul primitive;
-};
-
 Matmul make_matmul(const Product& p) {
   const memory::desc a({p.m, p.k}, dt_type::bf16, p.a_transposed ? tag::ba : tag::ab);
   const memory::desc b({p.k, p.n}, dt_type::bf16, p.blocked_b ? tag::any : p.b_transposed ? tag::ba : tag::ab);

@@ -1,6 +1,6 @@
-// What the shim's oneDNN nodes (conv_onednn.cpp, linear_bf16.cpp) share: the CPU engine, views of ATen buffers as
-// oneDNN memories, and the bounded cache of their primitives. Only for translation units built with oneDNN's headers
-// (DT_HAVE_DNNL).
+// What the shim's oneDNN nodes (conv_onednn.cpp, linear_bf16.cpp, conv_winograd.cpp) share: the CPU engine, views of
+// ATen buffers as oneDNN memories, and the bounded cache of their primitives. Only for translation units built with
+// oneDNN's headers (DT_HAVE_DNNL).
 #pragma once
 #include <ATen/ATen.h>
 #include <dnnl.hpp>
@@ -33,6 +33,12 @@ inline memory scratch(const memory::desc& want, at::Tensor& owner) {
   owner = at::empty({static_cast<int64_t>(want.get_size())}, at::TensorOptions().dtype(at::kByte));
   return memory(want, engine(), owner.data_ptr());
 }
+
+// A matmul primitive with its descriptor (which says the layouts it chose, e.g. a blocked weight), as the caches keep it.
+struct Matmul {
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul primitive;
+};
 
 // Primitives built once per shape and kept (their JIT compilation costs milliseconds), up to `capacity` shapes as
 // oneDNN's own primitive cache (1024 by default): past that the least recently used goes, so a process that meets ever

@@ -4,14 +4,14 @@
 // contiguous in channels-last data, are the vector lanes, 16 at a time; the 16 points of a patch stay in registers.
 // Why not GCC's vectorised loops, as in kernels.cpp: written with its vector extension (the first version) the input
 // transform spilled its points to the stack and narrowed each vector to bfloat16 in ~8 integer operations, and took
-// 17.6–25.7 ms per DDPM forward; here a narrowing is one vcvtneps2bf16 — round to nearest even, as bf16.h's narrow,
-// except that values below bfloat16's normal range (|v| < 1.2e-38) become ±0.
+// 17.6–25.7 ms per DDPM forward; here a narrowing is one vcvtneps2bf16 (bf16_avx512.h).
 // Transform matrices (Lavin & Gray 2016, section 4.1, F(2, 3)):
 //   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]   Aᵀ = [1 1 1 0; 0 1 −1 −1]
 // Bᵀ and Aᵀ only add and subtract, so the input and output transforms are exact in float32 up to their one rounding.
 // No ATen here.
 #include "winograd_kernels.h"
 #include "bf16.h"
+#include "bf16_avx512.h"
 #include "lanes.h"
 #include <immintrin.h>
 #include <algorithm>
@@ -20,15 +20,8 @@
 namespace dt::kernels::winograd {
 namespace {
 using dt::kernels::lanes;
-
-// The first n ≤ 16 lanes.
-inline __mmask16 first_lanes(int64_t n) { return n >= lanes ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
-
-// 16 bfloat16 values widened; lanes outside `mask` read as zero (and are not touched in memory).
-inline __m512 load(const uint16_t* p, __mmask16 mask) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
-}
-inline void store(uint16_t* p, __m512 v, __mmask16 mask) { _mm256_mask_storeu_epi16(p, mask, (__m256i)_mm512_cvtneps_pbh(v)); }
+using avx512::load_bf16;
+using avx512::store_bf16;
 
 // One tile's position: image, first output row and column.
 struct Tile {
@@ -44,7 +37,7 @@ Tile tile_at(const Tiling& g, int64_t t) {
 __attribute__((always_inline)) inline void input_block(const uint16_t* const* d, int64_t ch, __mmask16 valid, uint16_t* out,
                                                        int64_t plane) {
   __m512 p[points];
-  for (int64_t i = 0; i < points; ++i) p[i] = load(d[i] + ch, valid);
+  for (int64_t i = 0; i < points; ++i) p[i] = load_bf16(d[i] + ch, valid);
   for (int64_t s = 0; s < 4; ++s) {  // Bᵀ d: rows
     const __m512 p0 = p[s], p1 = p[4 + s], p2 = p[8 + s], p3 = p[12 + s];
     p[s] = _mm512_sub_ps(p0, p2);
@@ -54,10 +47,10 @@ __attribute__((always_inline)) inline void input_block(const uint16_t* const* d,
   }
   for (int64_t r = 0; r < 4; ++r) {  // (Bᵀ d) B: columns
     const __m512 q0 = p[r * 4], q1 = p[r * 4 + 1], q2 = p[r * 4 + 2], q3 = p[r * 4 + 3];
-    store(out + (r * 4 + 0) * plane + ch, _mm512_sub_ps(q0, q2), valid);
-    store(out + (r * 4 + 1) * plane + ch, _mm512_add_ps(q1, q2), valid);
-    store(out + (r * 4 + 2) * plane + ch, _mm512_sub_ps(q2, q1), valid);
-    store(out + (r * 4 + 3) * plane + ch, _mm512_sub_ps(q1, q3), valid);
+    store_bf16(out + (r * 4 + 0) * plane + ch, _mm512_sub_ps(q0, q2), valid);
+    store_bf16(out + (r * 4 + 1) * plane + ch, _mm512_add_ps(q1, q2), valid);
+    store_bf16(out + (r * 4 + 2) * plane + ch, _mm512_sub_ps(q2, q1), valid);
+    store_bf16(out + (r * 4 + 3) * plane + ch, _mm512_sub_ps(q1, q3), valid);
   }
 }
 
@@ -73,8 +66,8 @@ __attribute__((always_inline)) inline void output_block(const float* in, int64_t
     q[4 + s] = _mm512_sub_ps(_mm512_sub_ps(p[4 + s], p[8 + s]), p[12 + s]);
   }
   for (int64_t r = 0; r < 2; ++r) {  // (Aᵀ m) A: columns, plus the bias
-    store(o[r * 2] + ch, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(q[r * 4], q[r * 4 + 1]), q[r * 4 + 2]), b), valid);
-    store(o[r * 2 + 1] + ch, _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(q[r * 4 + 1], q[r * 4 + 2]), q[r * 4 + 3]), b), valid);
+    store_bf16(o[r * 2] + ch, _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(q[r * 4], q[r * 4 + 1]), q[r * 4 + 2]), b), valid);
+    store_bf16(o[r * 2 + 1] + ch, _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(q[r * 4 + 1], q[r * 4 + 2]), q[r * 4 + 3]), b), valid);
   }
 }
 }  // namespace
@@ -94,7 +87,7 @@ void input_transform(const uint16_t* x, const Tiling& g, int64_t c, int64_t firs
       }
     uint16_t* out = v + (t - first) * c;
     for (int64_t ch = 0; ch < whole; ch += lanes) input_block(d, ch, __mmask16(0xFFFF), out, plane);
-    if (whole < c) input_block(d, whole, first_lanes(c - whole), out, plane);
+    if (whole < c) input_block(d, whole, avx512::first(c - whole), out, plane);
   }
 }
 
@@ -114,7 +107,7 @@ void output_transform(const float* m, int64_t plane, const Tiling& g, int64_t k,
       }
     const float* in = m + (t - first) * k;
     for (int64_t ch = 0; ch < whole; ch += lanes) output_block(in, plane, b, ch, __mmask16(0xFFFF), o);
-    if (whole < k) output_block(in, plane, b, whole, first_lanes(k - whole), o);
+    if (whole < k) output_block(in, plane, b, whole, avx512::first(k - whole), o);
   }
 }
 
