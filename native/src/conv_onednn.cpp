@@ -17,6 +17,7 @@
 #include <ATen/record_function.h>
 #include "conv_onednn.h"
 #include "conv_common.h"
+#include "conv_weight_grad.h"
 #include "conv_winograd.h"
 #ifdef DT_HAVE_DNNL
 #include <ATen/Parallel.h>
@@ -196,7 +197,8 @@ struct ConvChannelsLast : public torch::autograd::Function<ConvChannelsLast> {
       p.data.execute(s, {{DNNL_ARG_DIFF_DST, wrap(dy, layout)}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, wrap(dx, layout)}});
       s.wait();
     }
-    if (w.requires_grad() || (b.defined() && b.requires_grad())) std::tie(dw, db) = weight_gradients(s, p, x, dy, w, b);
+    if (w.requires_grad() || (b.defined() && b.requires_grad()))
+      std::tie(dw, db) = dt::conv_weight_grad_applies(x, w, stride, pad) ? dt::conv_weight_grad(x, dy, w, b) : weight_gradients(s, p, x, dy, w, b);
     return {dx, w.requires_grad() ? dw : at::Tensor(), b.defined() && b.requires_grad() ? db : at::Tensor(), {}, {}};
   }
 };

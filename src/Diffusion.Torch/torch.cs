@@ -96,6 +96,27 @@ public static partial class torch
     public static void set_winograd(bool on) => Tensor.Check(dt_set_winograd(on ? 1 : 0), "set_winograd");
 
     /// <summary>
+    /// Whether the weight and bias gradients of bfloat16 3-D convolutions at stride 1 with "same" padding (an odd kernel
+    /// larger than 1, input channels a multiple of 16, output channels of 8, at least two samples) are computed by the
+    /// shim's own kernel, which pairs samples in AVX512-BF16's dot products, instead of oneDNN's backward-weights kernel.
+    /// True when the CPU has AVX512-BF16 and neither <c>DIFFUSION_PAIRED_WEIGHT_GRADIENTS=0</c> nor
+    /// <see cref="set_paired_weight_gradients"/> switched it off. Both accumulate in float32 and round once; results
+    /// differ by float32 summation order (README, Precision).
+    /// </summary>
+    public static bool paired_weight_gradients()
+    {
+        Tensor.Check(dt_paired_weight_gradients(out var used), "paired_weight_gradients");
+        return used != 0;
+    }
+
+    /// <summary>
+    /// Switches the paired weight gradients off (<c>false</c>: oneDNN's kernel for every bfloat16 convolution's weight
+    /// gradient) or back on, for the whole process — for tests and comparisons.
+    /// </summary>
+    public static void set_paired_weight_gradients(bool on) =>
+        Tensor.Check(dt_set_paired_weight_gradients(on ? 1 : 0), "set_paired_weight_gradients");
+
+    /// <summary>
     /// Whether the fused GroupNorm(→SiLU) runs its bfloat16 channels-last loops on AVX512-BF16 intrinsics — the CPU has
     /// that ISA and <see cref="set_norm_intrinsics"/> has not switched them off — rather than on the generic vectorised
     /// loops (the same results up to rounding; README, Performance).

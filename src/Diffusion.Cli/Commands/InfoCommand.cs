@@ -45,6 +45,9 @@ public static class InfoCommand
         yield return ("bf16 sampling convolutions", torch.winograd()
             ? "Winograd F(2x2,3x3) for 3x3 layers of at least 128 channels outside autograd (DIFFUSION_WINOGRAD=0 to opt out)"
             : "direct (no AVX512-BF16 or libdnnl-dev here, or DIFFUSION_WINOGRAD=0)");
+        yield return ("bf16 3-D weight gradients", torch.paired_weight_gradients()
+            ? "the shim's kernel, samples paired in AVX512-BF16 dot products, for stride-1 same-padded layers (DIFFUSION_PAIRED_WEIGHT_GRADIENTS=0 to opt out)"
+            : "oneDNN's backward-weights kernel (no AVX512-BF16 here, or DIFFUSION_PAIRED_WEIGHT_GRADIENTS=0)");
         yield return (".NET", Environment.Version.ToString());
     }
 }

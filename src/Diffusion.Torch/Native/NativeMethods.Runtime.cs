@@ -48,6 +48,8 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int dt_conv_channels_last(out int available);
     [LibraryImport(Lib)] internal static partial int dt_winograd(out int used);
     [LibraryImport(Lib)] internal static partial int dt_set_winograd(int on);
+    [LibraryImport(Lib)] internal static partial int dt_paired_weight_gradients(out int used);
+    [LibraryImport(Lib)] internal static partial int dt_set_paired_weight_gradients(int on);
     [LibraryImport(Lib)] internal static partial int dt_norm_intrinsics(out int used);
     [LibraryImport(Lib)] internal static partial int dt_set_norm_intrinsics(int on);
     [LibraryImport(Lib)] internal static partial int dt_profiler_start();
