@@ -1,14 +1,14 @@
-// Weight and bias gradients of bfloat16 stride-1 "same" convolutions for the training steps, in place of oneDNN 2.6's
-// backward-weights kernel (jit_bf16), which ran unet3d32's 3×3×3 layers at 440–550 GFLOP/s against a bf16 matmul peak
-// of ~957 (ONEDNN_VERBOSE medians in the step; its forward and backward-data ran the same layers at 550–960).
+// Weight and bias gradients of bfloat16 3-D stride-1 "same" convolutions for the training steps, in place of oneDNN 2.6's
+// backward-weights kernel (jit_bf16; oneDNN 2.6 offers no brgemm kernel for this pass, README, Performance item 17).
 // dw[k][o][i] = Σ_n Σ_s dy[n][s][o] · x[n][s + offset(k)][i] sums over samples and positions, and AVX512-BF16's dot
-// product sums pairs: here the pairs are samples 2m and 2m + 1 at the same position, which no kernel offset separates,
-// so both tensors are interleaved in pairs once (pack_pairs; the bias gradient's sums come with dy's) and every product
-// then reads them in place (conv_weight_grad_kernels.cpp). Each thread accumulates its rows into its own float32
-// gradient; the threads' sums are added, and rounded once to the weight's type, as oneDNN's float32 gradients were.
-// Standalone, two threads, pack and sum included (the 16³ and 8³ layers of unet3d32, and its 32³ ones):
-// 2 × 16 → 16 at 32³ 1.5–1.8 ms against oneDNN's 1.9, 32 → 32 at 32³ 5.1–5.4 against 7.1, 48 → 16 3.6–3.7 against 6.2,
-// 32 → 32 at 16³ 0.58–0.61 against 0.83. Tested against float64 (tests/Unit/Ops/PairedWeightGradientTests.cs).
+// product sums pairs: here the pairs are samples 2m and 2m + 1 at the same position, which no kernel offset separates.
+// The threads split the runs (one per sample pair and output plane); each packs the planes it needs, pairs interleaved,
+// into its own scratch and accumulates into its own float32 gradient and bias sums (conv_weight_grad_kernels.cpp); the
+// threads' sums are added and rounded once to bfloat16, as oneDNN's float32 gradients were.
+// Measured in the unet3d32 bf16 step (op profiler, three alternations): the convolution node's backward 49.6–51.8 ms
+// against 53.1–54.8 with oneDNN's kernel; the weight gradients 25.1–26.3 ms against ~28.5. 2-D images stay with oneDNN:
+// on unet28's step an earlier version of this kernel was no faster there (91.5 / 96.3 against 94.6 / 94.0 ms of
+// convolution backward). Tested against float64 beside oneDNN (tests/Unit/Ops/PairedWeightGradientTests.cs).
 #include "shim.h"
 #include <ATen/record_function.h>
 #include "conv_weight_grad.h"
@@ -29,8 +29,6 @@ std::atomic<bool> switched_on{[] {
   return !(choice && std::strcmp(choice, "0") == 0);
 }()};
 
-// Rows per pack task: enough work per task to amortise a task's setup.
-constexpr int64_t pack_grain = 16;
 }  // namespace
 
 namespace dt {
@@ -53,27 +51,22 @@ std::tuple<at::Tensor, at::Tensor> conv_weight_grad(const at::Tensor& x, const a
                   x.sizes().slice(2) == dy.sizes().slice(2) && dy.size(1) == oc && x.size(1) == ic,
               "conv_weight_grad: expected channels-last bfloat16 volumes x and dy of the same spatial size");
   const wg::Geometry g{n, x.size(2), x.size(3), x.size(4), w.size(2), w.size(3), w.size(4), ic, oc};
-  const int64_t weights = g.offsets() * oc * ic, threads = at::get_num_threads(), margin = g.margin() * ic;
-  // Scratch: packed x, packed dy, and each thread's float32 partial gradients and bias sums.
-  auto scratch = at::empty({g.x_size() + g.dy_size() + threads * (weights + oc)}, x.options().dtype(at::kInt));
-  auto* xw = reinterpret_cast<uint32_t*>(scratch.data_ptr<int32_t>());
-  uint32_t* yw = xw + g.x_size();
-  auto* partials = reinterpret_cast<float*>(yw + g.dy_size());
-  float* sums = partials + threads * weights;
-  std::fill(partials, partials + threads * (weights + oc), 0.0f);
-  std::fill(xw, xw + margin, 0u);
-  std::fill(xw + g.x_size() - margin, xw + g.x_size(), 0u);
-  const wg::Padding x_pad{g.kd / 2, g.kh / 2, g.kw / 2}, dy_pad{0, 0, g.kw / 2};
-  at::parallel_for(0, g.x_rows(), pack_grain, [&](int64_t first, int64_t last) { wg::pack(bits(x), g, ic, x_pad, first, last, xw + margin, nullptr); });
-  at::parallel_for(0, g.dy_rows(), pack_grain, [&](int64_t first, int64_t last) {
-    wg::pack(bits(dy), g, oc, dy_pad, first, last, yw, b.defined() ? sums + at::get_thread_num() * oc : nullptr);
-  });
-  at::parallel_for(0, g.runs() * wg::blocks_per_run(g), 1, [&](int64_t first, int64_t last) {
-    wg::accumulate(xw + margin, yw, g, first, last, partials + at::get_thread_num() * weights);
+  const int64_t weights = g.offsets() * oc * ic, threads = at::get_num_threads(), per_thread = g.scratch() + weights + oc;
+  // Per thread: its packing scratch, its float32 partial gradient and its bias sums.
+  auto scratch = at::empty({threads * per_thread}, x.options().dtype(at::kInt));
+  auto* base = reinterpret_cast<uint32_t*>(scratch.data_ptr<int32_t>());
+  for (int64_t t = 0; t < threads; ++t) {  // every thread's sums, whether or not it gets runs
+    auto* partial = reinterpret_cast<float*>(base + t * per_thread + g.scratch());
+    std::fill(partial, partial + weights + oc, 0.0f);
+  }
+  at::parallel_for(0, g.runs(), 1, [&](int64_t first, int64_t last) {
+    uint32_t* own = base + at::get_thread_num() * per_thread;
+    auto* partial = reinterpret_cast<float*>(own + g.scratch());
+    wg::accumulate(bits(x), bits(dy), g, first, last, own, partial, b.defined() ? partial + weights : nullptr);
   });
   auto dw = at::empty(w.sizes(), w.options().memory_format(at::MemoryFormat::Contiguous));
   auto db = b.defined() ? at::empty({oc}, b.options()) : at::Tensor();
-  wg::finish(partials, threads, weights, g, bits_mut(dw), b.defined() ? sums : nullptr, b.defined() ? bits_mut(db) : nullptr);
+  wg::finish(reinterpret_cast<float*>(base + g.scratch()), threads, per_thread, g, bits_mut(dw), b.defined() ? bits_mut(db) : nullptr);
   return {dw, db};
 }
 }  // namespace dt
