@@ -7,6 +7,8 @@ DT_API void dt_free(TensorH t);
 
 DT_API int dt_requires_grad(TensorH t, int32_t* out) { DT_TRY(*out = t->requires_grad()) }
 DT_API int dt_set_requires_grad(TensorH t, int32_t value) { DT_TRY(t->requires_grad_(value != 0)) }
+// The version counter in-place writes bump (autograd's check of saved tensors, the Winograd weight cache).
+DT_API int dt_tensor_version(TensorH t, int64_t* out) { DT_TRY(*out = t->_version()) }
 DT_API int dt_is_leaf(TensorH t, int32_t* out) { DT_TRY(*out = t->is_leaf()) }
 DT_API int dt_backward(TensorH t, TensorH grad, int32_t retain_graph) {
   DT_TRY(t->backward(dt::or_undefined(grad), retain_graph != 0))

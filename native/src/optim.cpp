@@ -91,6 +91,12 @@ DT_API int dt_adam_step(const TensorH* params, TensorH* exp_avgs, TensorH* exp_a
           at::parallel_for(0, p.numel(), 32768, [&](int64_t b, int64_t e) {
             dt::kernels::adam_step(pp + b, gp + b, mp + b, vp + b, vmax ? vmax + b : nullptr, e - b, k);
           });
+          // Written through raw pointers: bump the version counters as the op chain's in-place ops would, so autograd's
+          // saved-tensor check and version-keyed caches see the change.
+          p.unsafeGetTensorImpl()->bump_version();
+          exp_avg.unsafeGetTensorImpl()->bump_version();
+          exp_avg_sq.unsafeGetTensorImpl()->bump_version();
+          if (amsgrad) max_exp_avg_sqs[i]->unsafeGetTensorImpl()->bump_version();
           continue;
         }
         at::Tensor grad = maximize ? at::neg(g) : g;

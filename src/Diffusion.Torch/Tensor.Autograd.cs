@@ -22,6 +22,20 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>
+    /// The version counter, as PyTorch's <c>Tensor._version</c>: every in-place write bumps it (ATen's in-place ops, and
+    /// the shim's own kernels that write through raw pointers, such as the fused Adam step). Autograd compares it to
+    /// detect tensors changed after being saved for backward; caches keyed on a tensor use it to see changes.
+    /// </summary>
+    public long _version
+    {
+        get
+        {
+            Check(dt_tensor_version(Handle, out var v), "_version", this);
+            return v;
+        }
+    }
+
     public bool is_leaf
     {
         get

@@ -6,6 +6,7 @@ internal static partial class NativeMethods
 {
     [LibraryImport(Lib)] internal static partial int dt_requires_grad(TensorHandle t, out int value);
     [LibraryImport(Lib)] internal static partial int dt_set_requires_grad(TensorHandle t, int value);
+    [LibraryImport(Lib)] internal static partial int dt_tensor_version(TensorHandle t, out long version);
     [LibraryImport(Lib)] internal static partial int dt_is_leaf(TensorHandle t, out int value);
     [LibraryImport(Lib)] internal static partial int dt_backward(TensorHandle t, TensorHandle grad, int retainGraph);
     [LibraryImport(Lib)] internal static partial int dt_grad(TensorHandle t, out IntPtr grad);

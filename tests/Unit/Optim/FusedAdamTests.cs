@@ -64,6 +64,35 @@ public class FusedAdamTests
         Assert.Equal(0, AtenOps(fused: true));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_fused_step_bumps_the_version_counters_as_the_op_chain_does(bool amsgrad)
+    {
+        // The fused kernel writes through raw pointers, which ATen's version counters do not see by themselves: without
+        // the bump, autograd would not notice a parameter changed after being saved for backward.
+        using var scope = torch.NewDisposeScope();
+        using var g = new Generator(14);
+        var start = torch.randn([32, 16], g);
+        (long Moved, Tensor Saved) Step(bool fused)
+        {
+            var p = start.clone().requires_grad_();
+            p.grad = torch.ones_like(p);
+            var saved = p * p; // saves p for its backward
+            var before = p._version;
+            using var opt = new Adam([p], new AdamOptions { lr = 1e-2, amsgrad = amsgrad, fused = fused });
+            opt.step();
+            return (p._version - before, saved);
+        }
+
+        var (fusedMoved, fusedSaved) = Step(fused: true);
+        var (chainMoved, _) = Step(fused: false);
+        Assert.True(chainMoved > 0, "the op chain's in-place ops bump the parameter's version");
+        Assert.True(fusedMoved > 0, "the fused step bumps the parameter's version");
+        var error = Assert.ThrowsAny<Exception>(() => fusedSaved.sum().backward());
+        Assert.Contains("modified by an inplace operation", error.Message);
+    }
+
     [Fact]
     public void Float64_parameters_and_non_contiguous_gradients_take_the_op_by_op_path()
     {
