@@ -15,20 +15,14 @@
 #include <ATen/Parallel.h>
 #include "conv_weight_grad_kernels.h"
 #include "norm_kernels_avx512.h"
-#include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <algorithm>
+#include <atomic>
 
 namespace {
 namespace wg = dt::kernels::weight_grad;
 
 // On unless DIFFUSION_PAIRED_WEIGHT_GRADIENTS=0; torch.set_paired_weight_gradients switches it for the process.
-std::atomic<bool> switched_on{[] {
-  const char* choice = std::getenv("DIFFUSION_PAIRED_WEIGHT_GRADIENTS");
-  return !(choice && std::strcmp(choice, "0") == 0);
-}()};
-
+std::atomic<bool> switched_on{dt::on_unless_zero("DIFFUSION_PAIRED_WEIGHT_GRADIENTS")};
 }  // namespace
 
 namespace dt {

@@ -24,7 +24,6 @@
 #include "winograd_kernels.h"
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -145,10 +144,7 @@ int64_t chunk_tiles(int64_t c, int64_t k, int64_t tiles) {
 }
 
 // On unless DIFFUSION_WINOGRAD=0; torch.set_winograd switches it for the process.
-std::atomic<bool> switched_on{[] {
-  const char* choice = std::getenv("DIFFUSION_WINOGRAD");
-  return !(choice && std::strcmp(choice, "0") == 0);
-}()};
+std::atomic<bool> switched_on{dt::on_unless_zero("DIFFUSION_WINOGRAD")};
 }  // namespace
 
 namespace dt {

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
@@ -67,6 +68,12 @@ inline bool stored_channels_last(const at::Tensor& x) {
 template <class... Tensors>
 bool records_grad(const Tensors&... inputs) {
   return at::GradMode::is_enabled() && ((inputs.defined() && inputs.requires_grad()) || ...);
+}
+// The starting state of a process-wide switch of the shim's own kernels: on unless the environment variable `name` is
+// "0" (DIFFUSION_WINOGRAD, DIFFUSION_PAIRED_WEIGHT_GRADIENTS); tests and comparisons flip it at run time.
+inline bool on_unless_zero(const char* name) {
+  const char* choice = std::getenv(name);
+  return !(choice && std::strcmp(choice, "0") == 0);
 }
 // A bfloat16 tensor's elements as raw bits (bf16.h), for the shim's row kernels; data_ptr<BFloat16> checks the type.
 inline const uint16_t* bits(const at::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
