@@ -2,9 +2,10 @@
 // backward-weights kernel (jit_bf16; oneDNN 2.6 offers no brgemm kernel for this pass, README, Performance item 17).
 // dw[k][o][i] = Σ_n Σ_s dy[n][s][o] · x[n][s + offset(k)][i] sums over samples and positions, and AVX512-BF16's dot
 // product sums pairs: here the pairs are samples 2m and 2m + 1 at the same position, which no kernel offset separates.
-// The threads split the runs (one per sample pair and output plane); each packs the planes it needs, pairs interleaved,
-// into its own scratch and accumulates into its own float32 gradient and bias sums (conv_weight_grad_kernels.cpp); the
-// threads' sums are added and rounded once to bfloat16, as oneDNN's float32 gradients were.
+// The runs (one per sample pair and output plane) are split into one share per thread; each share packs the planes it
+// needs, pairs interleaved, into its own scratch and accumulates into its own float32 gradient and bias sums
+// (conv_weight_grad_kernels.cpp); the shares' sums are added and rounded once to bfloat16, as oneDNN's float32
+// gradients were.
 // Measured in the unet3d32 bf16 step (op profiler, three alternations): the convolution node's backward 49.6–51.8 ms
 // against 53.1–54.8 with oneDNN's kernel; the weight gradients 25.1–26.3 ms against ~28.5. 2-D images stay with oneDNN:
 // on unet28's step an earlier version of this kernel was no faster there (91.5 / 96.3 against 94.6 / 94.0 ms of
@@ -45,27 +46,29 @@ std::tuple<at::Tensor, at::Tensor> conv_weight_grad(const at::Tensor& x, const a
                   x.sizes().slice(2) == dy.sizes().slice(2) && dy.size(1) == oc && x.size(1) == ic,
               "conv_weight_grad: expected channels-last bfloat16 volumes x and dy of the same spatial size");
   const wg::Geometry g{n, x.size(2), x.size(3), x.size(4), w.size(2), w.size(3), w.size(4), ic, oc};
-  const int64_t weights = g.offsets() * oc * ic, threads = at::get_num_threads(), per_thread = g.scratch() + weights + oc;
-  // Per thread: its packing scratch, its float32 partial gradient and its bias sums.
-  auto scratch = at::empty({threads * per_thread}, x.options().dtype(at::kInt));
+  // The runs in one share per thread, each with its own packing scratch, float32 partial gradient and bias sums (indexed
+  // by share, not by thread id, so a thread that runs several shares, or a nested call, stays correct).
+  const int64_t weights = g.offsets() * oc * ic, shares = std::min<int64_t>(at::get_num_threads(), g.runs());
+  const int64_t per_share = g.scratch() + weights + oc;
+  auto scratch = at::empty({shares * per_share}, x.options().dtype(at::kInt));
   auto* base = reinterpret_cast<uint32_t*>(scratch.data_ptr<int32_t>());
-  for (int64_t t = 0; t < threads; ++t) {  // every thread's sums, whether or not it gets runs
-    auto* partial = reinterpret_cast<float*>(base + t * per_thread + g.scratch());
-    std::fill(partial, partial + weights + oc, 0.0f);
-  }
-  at::parallel_for(0, g.runs(), 1, [&](int64_t first, int64_t last) {
-    uint32_t* own = base + at::get_thread_num() * per_thread;
-    auto* partial = reinterpret_cast<float*>(own + g.scratch());
-    wg::accumulate(bits(x), bits(dy), g, first, last, own, partial, b.defined() ? partial + weights : nullptr);
+  at::parallel_for(0, shares, 1, [&](int64_t first, int64_t last) {
+    for (int64_t share = first; share < last; ++share) {
+      uint32_t* own = base + share * per_share;
+      auto* partial = reinterpret_cast<float*>(own + g.scratch());
+      std::fill(partial, partial + weights + oc, 0.0f);
+      wg::accumulate(bits(x), bits(dy), g, g.runs() * share / shares, g.runs() * (share + 1) / shares, own, partial,
+                     b.defined() ? partial + weights : nullptr);
+    }
   });
   auto dw = at::empty(w.sizes(), w.options().memory_format(at::MemoryFormat::Contiguous));
   auto db = b.defined() ? at::empty({oc}, b.options()) : at::Tensor();
-  wg::finish(reinterpret_cast<float*>(base + g.scratch()), threads, per_thread, g, bits_mut(dw), b.defined() ? bits_mut(db) : nullptr);
+  wg::finish(reinterpret_cast<float*>(base + g.scratch()), shares, per_share, g, bits_mut(dw), b.defined() ? bits_mut(db) : nullptr);
   return {dw, db};
 }
 }  // namespace dt
 
-// Whether stride-1 bf16 convolutions' weight gradients take the paired path (torch.paired_weight_gradients()), and its
+// Whether bf16 3-D stride-1 convolutions' weight gradients take the paired path (torch.paired_weight_gradients()), and its
 // switch (torch.set_paired_weight_gradients).
 DT_API int dt_paired_weight_gradients(int32_t* out) { DT_TRY(*out = dt::paired_weight_gradients_available()) }
 DT_API int dt_set_paired_weight_gradients(int32_t on) { DT_TRY(dt::set_paired_weight_gradients(on != 0)) }
