@@ -1,6 +1,7 @@
 // bfloat16 loads and stores of 16 lanes in AVX-512 intrinsics, for the kernels compiled for AVX512-BF16 alone
-// (norm_kernels_avx512.cpp, winograd_kernels.cpp; CMakeLists.txt). A store rounds with vcvtneps2bf16: to nearest even, as
-// bf16.h's narrow, except that values below bfloat16's normal range (|v| < 1.2e-38) become ±0. No ATen here.
+// (norm_kernels_avx512.cpp, winograd_kernels.cpp, conv_weight_grad_kernels.cpp; CMakeLists.txt). A store rounds with
+// vcvtneps2bf16: to nearest even, as bf16.h's narrow, except that values below bfloat16's normal range (|v| < 1.2e-38)
+// become ±0. No ATen here.
 #pragma once
 #include "lanes.h"
 #include <immintrin.h>

@@ -13,6 +13,7 @@
 #include "shim.h"
 #include <ATen/record_function.h>
 #include "conv_weight_grad.h"
+#include "conv_common.h"
 #include <ATen/Parallel.h>
 #include "conv_weight_grad_kernels.h"
 #include "norm_kernels_avx512.h"
@@ -39,12 +40,10 @@ bool conv_weight_grad_applies(const at::Tensor& x, const at::Tensor& w, int64_t 
 
 std::tuple<at::Tensor, at::Tensor> conv_weight_grad(const at::Tensor& x, const at::Tensor& dy, const at::Tensor& w, const at::Tensor& b) {
   RECORD_USER_SCOPE("dt::conv_weight_grad");  // named for the op profiler (profiler.cpp)
-  TORCH_CHECK(w.scalar_type() == at::kBFloat16 && (!b.defined() || b.scalar_type() == at::kBFloat16), "conv_weight_grad: expected a bfloat16 weight and bias");
+  TORCH_CHECK(bf16_channels_last_conv(x, w, b) && x.dim() == 5 && dy.scalar_type() == at::kBFloat16 &&
+                  dy.is_contiguous(at::MemoryFormat::ChannelsLast3d) && dy.sizes().slice(2) == x.sizes().slice(2) && dy.size(1) == w.size(0),
+              "conv_weight_grad: expected channels-last bfloat16 volumes x and dy of the same spatial size, and a bfloat16 weight of x's channels");
   const int64_t n = x.size(0), ic = w.size(1), oc = w.size(0);
-  const auto format = at::MemoryFormat::ChannelsLast3d;
-  TORCH_CHECK(x.dim() == 5 && x.scalar_type() == at::kBFloat16 && dy.scalar_type() == at::kBFloat16 && x.is_contiguous(format) && dy.is_contiguous(format) &&
-                  x.sizes().slice(2) == dy.sizes().slice(2) && dy.size(1) == oc && x.size(1) == ic,
-              "conv_weight_grad: expected channels-last bfloat16 volumes x and dy of the same spatial size");
   const wg::Geometry g{n, x.size(2), x.size(3), x.size(4), w.size(2), w.size(3), w.size(4), ic, oc};
   // The runs in one share per thread, each with its own packing scratch, float32 partial gradient and bias sums (indexed
   // by share, not by thread id, so a thread that runs several shares, or a nested call, stays correct).

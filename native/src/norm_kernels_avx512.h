@@ -5,7 +5,8 @@
 #include <cstdint>
 
 namespace dt::kernels::avx512 {
-// The CPU has AVX512-F, -BW, -VL and -BF16 (what this header's kernels and winograd_kernels.h's are compiled for).
+// The CPU has AVX512-F, -BW, -VL and -BF16 (what this header's kernels, winograd_kernels.h's and
+// conv_weight_grad_kernels.h's are compiled for).
 bool supported();
 // supported(), and the loops are not switched off (set_enabled). Both are defined in norm_kernels.cpp, which is compiled
 // for any x86-64, unlike this header's kernels.
